@@ -1,0 +1,58 @@
+/// @file
+/// Huber loss: quadratic near zero, linear in the tails.
+#pragma once
+
+#include <cmath>
+
+#include "detail/checks.hpp"
+#include "detail/elementwise.hpp"
+#include "reduction.hpp"
+
+namespace lossfn {
+
+/// Options of Huber.
+struct HuberOptions {
+  double delta = 1.0;  ///< where the quadratic becomes linear; finite and > 0
+};
+
+/// Huber loss, per element with e = yhat - y:
+///   1/2 e^2                 if |e| <= delta
+///   delta (|e| - delta/2)   otherwise
+/// Sum or Mean over the n elements, as PyTorch's huber_loss. Gradient:
+/// clamp(e, -delta, delta) x scale. At |e| = delta both pieces agree in value
+/// and slope, so the choice of piece there does not matter.
+template <class Reduction = Mean>
+class Huber : public detail::ElementwiseLoss<Huber<Reduction>, Reduction> {
+ public:
+  static constexpr const char* name = "Huber";
+
+  explicit Huber(double delta = 1.0) : Huber(HuberOptions{delta}) {}
+  explicit Huber(const HuberOptions& options) : options_(options) {
+    detail::check_option(std::isfinite(options.delta) && options.delta > 0, name,
+                         "delta must be finite and > 0, got " + detail::number_string(options.delta));
+  }
+
+  const HuberOptions& options() const noexcept { return options_; }
+  double delta() const noexcept { return options_.delta; }
+
+  /// per term: c (|e| - c/2) with c = min(|e|, delta): both pieces without a branch
+  template <class E>
+  auto value(const Eigen::ArrayBase<E>& e) const {
+    using T = typename E::Scalar;
+    const auto a = e.abs();
+    const auto c = a.min(T(options_.delta));
+    return c * (a - T(0.5) * c);
+  }
+  /// d/dyhat: clamp(e, -delta, delta); Eigen's max/min keep a NaN in e (tested)
+  template <class E>
+  auto slope(const Eigen::ArrayBase<E>& e) const {
+    using T = typename E::Scalar;
+    const T d = T(options_.delta);
+    return e.max(-d).min(d);
+  }
+
+ private:
+  HuberOptions options_;
+};
+
+}  // namespace lossfn

@@ -1,0 +1,32 @@
+/// @file
+/// Mean squared error.
+#pragma once
+
+#include "detail/elementwise.hpp"
+#include "reduction.hpp"
+
+namespace lossfn {
+
+/// Squared error, per element: (yhat - y)^2.
+///
+/// Sum: L = sum_i (yhat_i - y_i)^2, Mean: L = that / n over the n = rows x cols
+/// elements (PyTorch's mse_loss). Gradient: dL/dyhat_i = 2 (yhat_i - y_i) x scale,
+/// scale = 1 (Sum) or 1/n (Mean).
+template <class Reduction = Mean>
+class MSE : public detail::ElementwiseLoss<MSE<Reduction>, Reduction> {
+ public:
+  static constexpr const char* name = "MSE";
+
+  /// per term: e^2, e = yhat - y
+  template <class E>
+  static auto value(const Eigen::ArrayBase<E>& e) {
+    return e.square();
+  }
+  /// d/dyhat: 2 e
+  template <class E>
+  static auto slope(const Eigen::ArrayBase<E>& e) {
+    return typename E::Scalar(2) * e;
+  }
+};
+
+}  // namespace lossfn

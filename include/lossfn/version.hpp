@@ -1,0 +1,12 @@
+/// @file
+/// The library's version; CMake reads it from here.
+#pragma once
+
+#define LOSSFN_VERSION_MAJOR 0
+#define LOSSFN_VERSION_MINOR 1
+#define LOSSFN_VERSION_PATCH 0
+
+namespace lossfn {
+/// major * 10000 + minor * 100 + patch
+constexpr int version = LOSSFN_VERSION_MAJOR * 10000 + LOSSFN_VERSION_MINOR * 100 + LOSSFN_VERSION_PATCH;
+}  // namespace lossfn

@@ -1,0 +1,35 @@
+# Builds two small consumers of lossfn in ctest, one per route:
+#   lossfn.find_package:   cmake --install into a temporary prefix, then find_package(lossfn 0.1 CONFIG REQUIRED)
+#   lossfn.add_subdirectory: the source tree vendored as a subdirectory (a git submodule)
+set(_pkg_dir "${CMAKE_CURRENT_SOURCE_DIR}/packaging")
+set(_pkg_work "${CMAKE_CURRENT_BINARY_DIR}/packaging")
+set(_pkg_prefix "${_pkg_work}/prefix")
+set(_pkg_generator_args -G "${CMAKE_GENERATOR}" -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER})
+
+add_test(NAME lossfn.package.install
+  COMMAND "${CMAKE_COMMAND}" --install "${PROJECT_BINARY_DIR}" --prefix "${_pkg_prefix}")
+set_tests_properties(lossfn.package.install PROPERTIES FIXTURES_SETUP lossfn_installed)
+
+add_test(NAME lossfn.package.find_package
+  COMMAND "${CMAKE_CTEST_COMMAND}"
+    --build-and-test "${_pkg_dir}/find_package" "${_pkg_work}/find_package"
+    --build-generator "${CMAKE_GENERATOR}"
+    --build-options -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} "-DCMAKE_PREFIX_PATH=${_pkg_prefix}"
+    --test-command consumer)
+set_tests_properties(lossfn.package.find_package PROPERTIES FIXTURES_REQUIRED lossfn_installed
+  PASS_REGULAR_EXPRESSION "lossfn consumer: ok")
+
+add_test(NAME lossfn.package.add_subdirectory
+  COMMAND "${CMAKE_CTEST_COMMAND}"
+    --build-and-test "${_pkg_dir}/add_subdirectory" "${_pkg_work}/add_subdirectory"
+    --build-generator "${CMAKE_GENERATOR}"
+    --build-options -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} "-DLOSSFN_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    --test-command consumer)
+set_tests_properties(lossfn.package.add_subdirectory PROPERTIES PASS_REGULAR_EXPRESSION "lossfn consumer: ok")
+
+# A plain #include with nothing but the include paths (what a user without CMake does).
+add_test(NAME lossfn.package.plain_include
+  COMMAND "${CMAKE_CXX_COMPILER}" -std=c++17 -fsyntax-only "-I${PROJECT_SOURCE_DIR}/include"
+    "-I$<JOIN:$<TARGET_PROPERTY:Eigen3::Eigen,INTERFACE_INCLUDE_DIRECTORIES>,;-I>"
+    "${_pkg_dir}/consumer.cpp"
+  COMMAND_EXPAND_LISTS)

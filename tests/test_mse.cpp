@@ -1,0 +1,51 @@
+#include <lossfn/mse.hpp>
+
+#include "catch.hpp"
+#include "elementwise_battery.hpp"
+
+using lossfn_test::ArrayCM;
+
+namespace {
+const auto make_mse = [](auto reduction) { return lossfn::MSE<decltype(reduction)>{}; };
+const auto smooth_everywhere = [](double) { return false; };
+}  // namespace
+
+TEST_CASE("MSE: hand-computed values and gradients") {
+  // errors e = pred - target = {1, -2, 0.5, 3}
+  ArrayCM pred(2, 2), target(2, 2);
+  pred << 1.0, 0.5, -1.0, 4.0;
+  target << 0.0, 0.0, 1.0, 1.0;
+  CHECK(lossfn::MSE<lossfn::Sum>{}.forward(pred, target) == Approx(1.0 + 4.0 + 0.25 + 9.0));
+  CHECK(lossfn::MSE<>{}.forward(pred, target) == Approx(14.25 / 4));
+  CHECK(lossfn::MSE<>{}(pred, target) == Approx(14.25 / 4));
+  ArrayCM expected(2, 2);
+  expected << 2.0 / 4, 1.0 / 4, -4.0 / 4, 6.0 / 4;  // 2e / n, the notes' 2/m (yhat - y)
+  CHECK(lossfn_test::max_error(lossfn::MSE<>{}.backward(pred, target), expected) < 1e-15);
+  const ArrayCM terms = lossfn::MSE<lossfn::None>{}.forward(pred, target);
+  ArrayCM squares(2, 2);
+  squares << 1.0, 0.25, 4.0, 9.0;
+  CHECK((terms == squares).all());
+}
+
+TEST_CASE("MSE: conformance battery") {
+  lossfn_test::run_elementwise_battery("MSE", make_mse, smooth_everywhere, true);
+}
+
+TEST_CASE("MSE: NaN and infinity propagate") {
+  ArrayCM pred(1, 3), target = ArrayCM::Zero(1, 3);
+  pred << std::nan(""), std::numeric_limits<double>::infinity(), 1.0;
+  const ArrayCM grad = lossfn::MSE<lossfn::Sum>{}.backward(pred, target);
+  CHECK(std::isnan(grad(0, 0)));
+  CHECK(std::isinf(grad(0, 1)));
+  CHECK(grad(0, 2) == 2.0);
+  CHECK(std::isnan(lossfn::MSE<>{}.forward(pred, target)));
+}
+
+TEST_CASE("MSE: float errors whose squares overflow float are summed without overflow") {
+  // (1e19)^2 = 1e38 fits a float, but two of them do not: the sum is kept in double.
+  const Eigen::ArrayXf pred = Eigen::ArrayXf::Constant(4, 1e19f), target = Eigen::ArrayXf::Zero(4);
+  const float mean = lossfn::MSE<>{}.forward(pred, target);
+  CHECK(std::isfinite(mean));
+  CHECK(static_cast<double>(mean) == Approx(static_cast<double>(1e19f) * static_cast<double>(1e19f)).epsilon(1e-6));
+  CHECK(std::isinf(lossfn::MSE<lossfn::Sum>{}.forward(pred, target)));  // 4e38 does not fit a float
+}
