@@ -4,7 +4,12 @@
 
 #include "version.hpp"
 #include "reduction.hpp"
+// regression
 #include "mse.hpp"
 #include "mae.hpp"
 #include "rmse.hpp"
 #include "huber.hpp"
+// classification and distributions
+// (cross_entropy.hpp, kl_divergence.hpp)
+// metric learning
+// (contrastive.hpp)
