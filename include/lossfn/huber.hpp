@@ -21,18 +21,30 @@ struct HuberOptions {
 /// Sum or Mean over the n elements, as PyTorch's huber_loss. Gradient:
 /// clamp(e, -delta, delta) x scale. At |e| = delta both pieces agree in value
 /// and slope, so the choice of piece there does not matter.
+///
+/// Calls, as every elementwise loss: forward(pred, target), backward(pred, target)
+/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
+/// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
+/// std::invalid_argument for Mean over an empty input.
 template <class Reduction = Mean>
 class Huber : public detail::ElementwiseLoss<Huber<Reduction>, Reduction> {
  public:
+  /// The loss's name, as it appears in error messages ("lossfn::Huber::forward: ...").
   static constexpr const char* name = "Huber";
 
+  /// @param delta where the quadratic becomes linear (default 1)
+  /// @throws std::invalid_argument if delta is not finite and > 0
   explicit Huber(double delta = 1.0) : Huber(HuberOptions{delta}) {}
+  /// @param options the options, validated as in Huber(double)
+  /// @throws std::invalid_argument if options.delta is not finite and > 0
   explicit Huber(const HuberOptions& options) : options_(options) {
     detail::check_option(std::isfinite(options.delta) && options.delta > 0, name,
                          "delta must be finite and > 0, got " + detail::number_string(options.delta));
   }
 
+  /// The options this loss was built with.
   const HuberOptions& options() const noexcept { return options_; }
+  /// The threshold delta.
   double delta() const noexcept { return options_.delta; }
 
   /// per term: c (|e| - c/2) with c = min(|e|, delta): both pieces without a branch

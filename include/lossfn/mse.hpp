@@ -12,9 +12,15 @@ namespace lossfn {
 /// Sum: L = sum_i (yhat_i - y_i)^2, Mean: L = that / n over the n = rows x cols
 /// elements (PyTorch's mse_loss). Gradient: dL/dyhat_i = 2 (yhat_i - y_i) x scale,
 /// scale = 1 (Sum) or 1/n (Mean).
+///
+/// Calls, as every elementwise loss: forward(pred, target), backward(pred, target)
+/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
+/// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
+/// std::invalid_argument for Mean over an empty input.
 template <class Reduction = Mean>
 class MSE : public detail::ElementwiseLoss<MSE<Reduction>, Reduction> {
  public:
+  /// The loss's name, as it appears in error messages ("lossfn::MSE::forward: ...").
   static constexpr const char* name = "MSE";
 
   /// per term: e^2, e = yhat - y

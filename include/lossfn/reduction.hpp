@@ -6,7 +6,9 @@ namespace lossfn {
 
 /// L = sum of the per-term losses; gradients are not scaled.
 struct Sum {
+  /// The loss returns one scalar.
   static constexpr bool reduces = true;
+  /// The sum is not divided by the number of terms.
   static constexpr bool divides_by_count = false;
   /// Factor applied to the summed terms (and to each term's gradient).
   template <class T>
@@ -19,8 +21,11 @@ struct Sum {
 /// elementwise losses (MSE, MAE, RMSE, Huber) and samples (rows) for the row-wise
 /// ones (CrossEntropy, KLDivergence, Contrastive: PyTorch's 'batchmean').
 struct Mean {
+  /// The loss returns one scalar.
   static constexpr bool reduces = true;
+  /// The sum is divided by the number of terms (so zero terms are an error).
   static constexpr bool divides_by_count = true;
+  /// Factor applied to the summed terms (and to each term's gradient): 1 / count.
   template <class T>
   static constexpr T scale(T count) noexcept {
     return T(1) / count;
@@ -30,7 +35,9 @@ struct Mean {
 /// No reduction: forward returns the per-term losses, and backward takes the
 /// upstream gradient dL/d(per-term loss) and returns the vector-Jacobian product.
 struct None {
+  /// The loss returns the per-term losses, not one scalar.
   static constexpr bool reduces = false;
+  /// Nothing is summed, so nothing is divided.
   static constexpr bool divides_by_count = false;
 };
 

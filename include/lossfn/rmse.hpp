@@ -23,7 +23,9 @@ class RMSE {
                 "per-term losses (use MSE<None> for per-element squared errors)");
 
  public:
+  /// The reduction policy, Sum or Mean.
   using reduction = Reduction;
+  /// The loss's name, as it appears in error messages ("lossfn::RMSE::forward: ...").
   static constexpr const char* name = "RMSE";
 
   /// L = sqrt(scale x sum_i e_i^2), e = yhat - y
