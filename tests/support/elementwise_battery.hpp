@@ -6,12 +6,19 @@
 #include <lossfn/detail/checks.hpp>
 #include <lossfn/reduction.hpp>
 
+#include <cmath>
 #include <string>
 
 #include "catch.hpp"
 #include "gradient_check.hpp"
 
 namespace lossfn_test {
+
+/// How a loss's reduced value relates to its per-element terms.
+enum class Terms {
+  Additive,  ///< L = R over per-term losses; None gives the terms (MSE, MAE, Huber)
+  RootOfSum  ///< L = sqrt(R over terms); no None, Sum = sqrt(n) x Mean (RMSE)
+};
 
 using ArrayCM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 using ArrayRM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -29,9 +36,8 @@ std::pair<Plain, Plain> smooth_pair(Eigen::Index rows, Eigen::Index cols, unsign
 }
 
 /// Gradients of every reduction against central differences, at one shape and order.
-template <class Plain, class Make, class NearKink>
-void check_gradients(const std::string& label, const Make& make, const NearKink& near_kink, bool has_none,
-                     Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+template <Terms Kind, class Plain, class Make, class NearKink>
+void check_gradients(const std::string& label, const Make& make, const NearKink& near_kink, Eigen::Index rows, Eigen::Index cols, unsigned seed) {
   CAPTURE(label, rows, cols, Plain::IsRowMajor);
   const auto pred_and_target = smooth_pair<Plain>(rows, cols, seed, near_kink);
   const Plain& pred = pred_and_target.first;
@@ -51,12 +57,13 @@ void check_gradients(const std::string& label, const Make& make, const NearKink&
   CHECK(sum.forward_backward(pred, target, fused) == Approx(sum.forward(pred, target)).epsilon(1e-14));
   CHECK(max_error(fused, sum.backward(pred, target)) < 1e-15);
 
-  // Sum = n x Mean, in value and gradient
+  // Sum = n x Mean in value and gradient (sqrt(n) x Mean for a root of the sum)
   const double n = static_cast<double>(pred.size());
-  CHECK(sum.forward(pred, target) == Approx(n * mean.forward(pred, target)).epsilon(1e-13));
-  CHECK(max_error(sum.backward(pred, target), n * mean.backward(pred, target)) < 1e-13);
+  const double ratio = Kind == Terms::Additive ? n : std::sqrt(n);
+  CHECK(sum.forward(pred, target) == Approx(ratio * mean.forward(pred, target)).epsilon(1e-13));
+  CHECK(max_error(sum.backward(pred, target), ratio * mean.backward(pred, target)) < 1e-13);
 
-  if (has_none) {
+  if constexpr (Kind == Terms::Additive) {
     const auto none = make(lossfn::None{});
     const Plain upstream = random_array<Plain>(rows, cols, seed + 7);
     // VJP: d/dpred of sum(upstream * per-term losses)
@@ -72,13 +79,13 @@ void check_gradients(const std::string& label, const Make& make, const NearKink&
 }
 
 /// The whole battery for one elementwise loss. make(reduction) builds the loss.
-template <class Make, class NearKink>
-void run_elementwise_battery(const std::string& label, const Make& make, const NearKink& near_kink, bool has_none) {
+template <Terms Kind, class Make, class NearKink>
+void run_elementwise_battery(const std::string& label, const Make& make, const NearKink& near_kink) {
   const Eigen::Index shapes[][2] = {{1, 1}, {9, 1}, {1, 6}, {5, 4}, {3, 7}};
   unsigned seed = 11;
   for (const auto& shape : shapes) {
-    check_gradients<ArrayCM>(label, make, near_kink, has_none, shape[0], shape[1], seed++);
-    check_gradients<ArrayRM>(label, make, near_kink, has_none, shape[0], shape[1], seed++);
+    check_gradients<Kind, ArrayCM>(label, make, near_kink, shape[0], shape[1], seed++);
+    check_gradients<Kind, ArrayRM>(label, make, near_kink, shape[0], shape[1], seed++);
   }
 
   const auto mean = make(lossfn::Mean{});
@@ -130,13 +137,17 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
   const ArrayCM& long_pred = long_pred_and_long_target.first;
   const ArrayCM& long_target = long_pred_and_long_target.second;
     const auto sum = make(lossfn::Sum{});
+    // one element at a time, through the 1x1 path; a root of a sum is squared back
+    const auto term = [&](Eigen::Index i) {
+      const double one = sum.forward(long_pred.block(i, 0, 1, 1), long_target.block(i, 0, 1, 1));
+      return Kind == Terms::Additive ? one : one * one;
+    };
+    const auto total = [&](double loss) { return Kind == Terms::Additive ? loss : loss * loss; };
     double by_hand = 0;
-    for (Eigen::Index i = 0; i < long_pred.size(); ++i) {
-      by_hand += sum.forward(long_pred.block(i, 0, 1, 1), long_target.block(i, 0, 1, 1));
-    }
-    CHECK(sum.forward(long_pred, long_target) == Approx(by_hand).epsilon(1e-12));
+    for (Eigen::Index i = 0; i < long_pred.size(); ++i) by_hand += term(i);
+    CHECK(total(sum.forward(long_pred, long_target)) == Approx(by_hand).epsilon(1e-12));
     ArrayCM g(5000, 1);
-    CHECK(sum.forward_backward(long_pred, long_target, g) == Approx(by_hand).epsilon(1e-12));
+    CHECK(total(sum.forward_backward(long_pred, long_target, g)) == Approx(by_hand).epsilon(1e-12));
     CHECK(max_error(g, sum.backward(long_pred, long_target)) < 1e-15);
   }
 
