@@ -45,7 +45,7 @@ class RMSE {
     detail::operand_t<T> t = target.derived();
     const auto factor = loss_and_factor(p, t).second;
     typename P::PlainObject grad(pred.rows(), pred.cols());
-    detail::assign(grad, (detail::as_array(p) - detail::as_array(t)) * factor);
+    detail::assign(grad, gradient(detail::as_array(p) - detail::as_array(t), factor));
     return grad;
   }
 
@@ -63,7 +63,7 @@ class RMSE {
     G& grad = detail::prepare_output(grad_out, pred.rows(), pred.cols());
     detail::for_each_block(
         [factor = factor](const auto& pb, const auto& tb, auto&& gb) {
-          detail::assign(gb, (detail::as_array(pb) - detail::as_array(tb)) * factor);
+          detail::assign(gb, gradient(detail::as_array(pb) - detail::as_array(tb), factor));
         },
         p, t, grad);
     return loss;
@@ -83,15 +83,25 @@ class RMSE {
     detail::check_terms<Reduction>(name, function, pred.size());
   }
 
-  /// {L, scale / L}, the factor 0 when L = 0.
+  /// {L, scale / L}, the factor 0 when L = 0. The factor stays in the accumulator
+  /// type: for float errors below ~1e-38, scale / L does not fit a float although
+  /// every gradient entry e_i x scale / L does (found by the fuzzer, tests/fuzz).
   template <class P, class T>
-  static std::pair<detail::scalar_t<P>, detail::scalar_t<P>> loss_and_factor(const P& p, const T& t) {
+  static std::pair<detail::scalar_t<P>, detail::accumulator_t<detail::scalar_t<P>>> loss_and_factor(const P& p,
+                                                                                                   const T& t) {
     using S = detail::scalar_t<P>;
     using Acc = detail::accumulator_t<S>;
     const Acc scale = Reduction::scale(static_cast<Acc>(p.size()));
     const Acc loss = std::sqrt(detail::sum_terms(MSE<Reduction>{}, p, t) * scale);
     const Acc factor = loss == Acc(0) ? Acc(0) : scale / loss;
-    return {static_cast<S>(loss), static_cast<S>(factor)};
+    return {static_cast<S>(loss), factor};
+  }
+
+  /// e x factor, multiplied in the accumulator type and rounded once to e's type.
+  template <class E>
+  static auto gradient(const Eigen::ArrayBase<E>& e, detail::accumulator_t<typename E::Scalar> factor) {
+    using S = typename E::Scalar;
+    return (e.template cast<detail::accumulator_t<S>>() * factor).template cast<S>();
   }
 };
 
