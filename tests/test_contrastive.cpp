@@ -1,0 +1,612 @@
+// Contrastive: the math against hand computations and a per-row reference written
+// from the formula, gradients of both inputs against finite differences, the
+// properties the issue lists, the conventions at the non-differentiable points,
+// errors, and the absence of heap allocation in the fused pass.
+
+// Eigen's documented switch for catching heap allocations; its assertion is turned
+// into an exception here so that it also fires under NDEBUG and fails one test only.
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <stdexcept>
+#define eigen_assert(x) ((x) ? static_cast<void>(0) : throw std::logic_error("Eigen assertion failed: " #x))
+
+#include <lossfn/contrastive.hpp>
+#include <lossfn/lossfn.hpp>
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "gradient_check.hpp"
+
+namespace {
+
+using lossfn::Distance;
+using lossfn_test::gradient_error;
+using lossfn_test::kGradientTolerance;
+using lossfn_test::max_error;
+using lossfn_test::random_array;
+
+using ArrayCM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+using ArrayRM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Column = Eigen::ArrayXd;
+
+const std::array<Distance, 3> kDistances = {Distance::Euclidean, Distance::SquaredEuclidean, Distance::Cosine};
+
+const char* distance_name(Distance d) {
+  switch (d) {
+    case Distance::Euclidean:
+      return "Euclidean";
+    case Distance::SquaredEuclidean:
+      return "SquaredEuclidean";
+    case Distance::Cosine:
+      return "Cosine";
+  }
+  return "?";
+}
+
+// ---- an independent reference, written from the issue's formulas ----------------
+
+/// D between row i of x1 and row i of x2, by plain loops in long double.
+template <class A, class B>
+long double reference_distance(Distance distance, const A& x1, const B& x2, Eigen::Index i) {
+  long double s = 0, aa = 0, bb = 0, ab = 0;
+  for (Eigen::Index j = 0; j < x1.cols(); ++j) {
+    const long double a = x1(i, j), b = x2(i, j);
+    s += (a - b) * (a - b);
+    aa += a * a;
+    bb += b * b;
+    ab += a * b;
+  }
+  switch (distance) {
+    case Distance::Euclidean:
+      return std::sqrt(s);
+    case Distance::SquaredEuclidean:
+      return s;
+    case Distance::Cosine:
+      return (aa == 0 || bb == 0) ? 1.0L : 1.0L - ab / std::sqrt(aa * bb);
+  }
+  return 0;
+}
+
+/// (1 - Y) 1/2 D^2 + Y 1/2 max(0, M - D)^2
+long double reference_term(long double D, double label, double margin) {
+  const long double hinge = std::max(0.0L, static_cast<long double>(margin) - D);
+  return label == 0 ? 0.5L * D * D : 0.5L * hinge * hinge;
+}
+
+template <class A, class B>
+Column reference_terms(Distance distance, double margin, const A& x1, const B& x2, const Column& y) {
+  Column out(x1.rows());
+  for (Eigen::Index i = 0; i < x1.rows(); ++i)
+    out(i) = static_cast<double>(reference_term(reference_distance(distance, x1, x2, i), y(i), margin));
+  return out;
+}
+
+template <class A, class B>
+std::vector<double> distances(Distance distance, const A& x1, const B& x2) {
+  std::vector<double> out;
+  for (Eigen::Index i = 0; i < x1.rows(); ++i)
+    out.push_back(static_cast<double>(reference_distance(distance, x1, x2, i)));
+  return out;
+}
+
+/// Labels of a pattern: 0 all similar, 1 all dissimilar, 2 alternating (mixed).
+Column make_labels(Eigen::Index m, int pattern) {
+  Column y(m);
+  for (Eigen::Index i = 0; i < m; ++i) y(i) = pattern == 2 ? static_cast<double>(i % 2) : pattern;
+  return y;
+}
+
+/// Random pairs whose distances keep away from the points where the loss is not
+/// twice differentiable (D = M) or the distance is not differentiable (D = 0 for
+/// Euclidean, a zero row for Cosine), so that central differences see a smooth function.
+template <class Plain>
+std::pair<Plain, Plain> smooth_pairs(Distance distance, double margin, Eigen::Index m, Eigen::Index d, unsigned seed) {
+  Plain x1 = random_array<Plain>(m, d, seed, -1, 1);
+  Plain x2 = random_array<Plain>(m, d, seed + 500, -1, 1);
+  for (Eigen::Index i = 0; i < m; ++i) {
+    for (int tries = 0; tries < 100; ++tries) {
+      const double D = static_cast<double>(reference_distance(distance, x1, x2, i));
+      const bool near_kink = std::abs(D - margin) < 1e-3 || D < 1e-2 || x1.row(i).matrix().norm() < 1e-2 ||
+                             x2.row(i).matrix().norm() < 1e-2;
+      if (!near_kink) break;
+      x1.row(i) += 0.0731;
+    }
+  }
+  return {x1, x2};
+}
+
+/// The margins of the battery: below every distance (no dissimilar pair is active),
+/// the median distance (both sides of the hinge), above every distance (all active).
+std::vector<double> battery_margins(std::vector<double> D) {
+  std::sort(D.begin(), D.end());
+  return {0.5 * D.front(), D[D.size() / 2] + 1e-2, 2.0 * D.back() + 0.1};
+}
+
+// ---- the finite-difference battery ------------------------------------------------
+
+/// Gradients of both inputs, every reduction, one distance/margin/label set, at one
+/// pair of storage orders; plus the reduction identities.
+template <class P1, class P2>
+void check_all_gradients(Distance distance, double margin, const P1& x1, const P2& x2, const Column& y) {
+  const std::string label = "Contrastive";
+  CAPTURE(distance_name(distance), margin, x1.rows(), x1.cols(), P1::IsRowMajor, P2::IsRowMajor, y.transpose());
+  const lossfn::Contrastive<lossfn::Sum> sum(margin, distance);
+  const lossfn::Contrastive<lossfn::Mean> mean(margin, distance);
+  const lossfn::Contrastive<lossfn::None> none(margin, distance);
+  const double m = static_cast<double>(x1.rows());
+
+  // forward against the reference
+  const Column reference = reference_terms(distance, margin, x1, x2, y);
+  const Column terms = none.forward(x1, x2, y);
+  CHECK(max_error(terms, reference) < 1e-14);
+  CHECK(sum.forward(x1, x2, y) == Approx(reference.sum()).epsilon(1e-13));
+  CHECK(mean.forward(x1, x2, y) == Approx(reference.sum() / m).epsilon(1e-13));
+
+  // Sum and Mean, both inputs
+  const auto [s1, s2] = sum.backward(x1, x2, y);
+  CHECK(gradient_error(label, [&](const P1& p) { return sum.forward(p, x2, y); }, x1, s1) < kGradientTolerance);
+  CHECK(gradient_error(label, [&](const P2& p) { return sum.forward(x1, p, y); }, x2, s2) < kGradientTolerance);
+  const auto [m1, m2] = mean.backward(x1, x2, y);
+  CHECK(gradient_error(label, [&](const P1& p) { return mean.forward(p, x2, y); }, x1, m1) < kGradientTolerance);
+  CHECK(gradient_error(label, [&](const P2& p) { return mean.forward(x1, p, y); }, x2, m2) < kGradientTolerance);
+
+  // None: the vector-Jacobian product of a random upstream
+  const Column upstream = random_array<Column>(x1.rows(), 1, 77, -2, 2);
+  const auto [n1, n2] = none.backward(x1, x2, y, upstream);
+  const auto vjp1 = [&](const P1& p) { return (upstream * Column(none.forward(p, x2, y))).sum(); };
+  const auto vjp2 = [&](const P2& p) { return (upstream * Column(none.forward(x1, p, y))).sum(); };
+  CHECK(gradient_error(label, vjp1, x1, n1) < kGradientTolerance);
+  CHECK(gradient_error(label, vjp2, x2, n2) < kGradientTolerance);
+
+  // the identities: fused = forward + backward, Sum = m Mean, None summed = Sum
+  P1 f1(x1.rows(), x1.cols()), f2(x1.rows(), x1.cols());
+  CHECK(mean.forward_backward(x1, x2, y, f1, f2) == Approx(mean.forward(x1, x2, y)).epsilon(1e-15));
+  CHECK(max_error(f1, m1) == 0);
+  CHECK(max_error(f2, m2) == 0);
+  CHECK(sum.forward_backward(x1, x2, y, f1, f2) == Approx(sum.forward(x1, x2, y)).epsilon(1e-15));
+  CHECK(max_error(f1, s1) == 0);
+  CHECK(max_error(f2, s2) == 0);
+  CHECK(max_error(s1, m * m1) < 1e-14);
+  CHECK(max_error(s2, m * m2) < 1e-14);
+  CHECK(terms.sum() == Approx(sum.forward(x1, x2, y)).epsilon(1e-14));
+  const auto [o1, o2] = none.backward(x1, x2, y, Column::Ones(x1.rows()));
+  CHECK(max_error(o1, s1) < 1e-15);
+  CHECK(max_error(o2, s2) < 1e-15);
+}
+
+}  // namespace
+
+TEST_CASE("Contrastive: hand-computed values and gradients, every distance") {
+  // Two pairs in 2-D: pair 0 is a = (1, 0), b = (0, 1), similar; pair 1 is
+  // a = (0, 0), b = (0.3, 0.4), dissimilar. Margin 1.
+  ArrayCM x1(2, 2), x2(2, 2);
+  x1 << 1.0, 0.0, 0.0, 0.0;
+  x2 << 0.0, 1.0, 0.3, 0.4;
+  Column y(2);
+  y << 0, 1;
+
+  SECTION("Euclidean") {
+    // pair 0: D = sqrt(2), l = D^2/2 = 1, dl/dx1 = x1 - x2 = (1, -1)
+    // pair 1: D = 0.5, l = (1 - 0.5)^2/2 = 0.125, dl/dx1 = -(M - D) (x1 - x2)/D = -0.5 (-0.6, -0.8) = (0.3, 0.4)
+    const lossfn::Contrastive<lossfn::Sum> loss;
+    CHECK(loss.forward(x1, x2, y) == Approx(1.125).epsilon(1e-15));
+    const auto [g1, g2] = loss.backward(x1, x2, y);
+    ArrayCM expected(2, 2);
+    expected << 1.0, -1.0, 0.3, 0.4;
+    CHECK(max_error(g1, expected) < 1e-15);
+    CHECK(max_error(g2, -expected) < 1e-15);
+    CHECK(lossfn::Contrastive<>{}.forward(x1, x2, y) == Approx(1.125 / 2).epsilon(1e-15));
+  }
+  SECTION("SquaredEuclidean") {
+    // pair 0: D = 2, l = 2, dl/dx1 = D 2 (x1 - x2) = (4, -4)
+    // pair 1: D = 0.25, l = 0.75^2/2 = 0.28125, dl/dx1 = -0.75 x 2 (-0.3, -0.4) = (0.45, 0.6)
+    const lossfn::Contrastive<lossfn::Sum> loss(1.0, Distance::SquaredEuclidean);
+    CHECK(loss.forward(x1, x2, y) == Approx(2.28125).epsilon(1e-15));
+    const auto [g1, g2] = loss.backward(x1, x2, y);
+    ArrayCM expected(2, 2);
+    expected << 4.0, -4.0, 0.45, 0.6;
+    CHECK(max_error(g1, expected) < 1e-15);
+    CHECK(max_error(g2, -expected) < 1e-15);
+  }
+  SECTION("Cosine") {
+    // pair 0: cos = 0, D = 1, l = 1/2; dD/da = -(b/(|a||b|) - cos a/|a|^2) = -b = (0, -1),
+    //   dl/dx1 = D dD/da = (0, -1); by symmetry dl/dx2 = -a = (-1, 0)
+    // pair 1: a is zero: cos := 0, D = 1 >= M = 1, l = 0, gradients 0 (the documented convention)
+    const lossfn::Contrastive<lossfn::Sum> loss(1.0, Distance::Cosine);
+    CHECK(loss.forward(x1, x2, y) == Approx(0.5).epsilon(1e-15));
+    const auto [g1, g2] = loss.backward(x1, x2, y);
+    ArrayCM e1(2, 2), e2(2, 2);
+    e1 << 0.0, -1.0, 0.0, 0.0;
+    e2 << -1.0, 0.0, 0.0, 0.0;
+    CHECK(max_error(g1, e1) < 1e-15);
+    CHECK(max_error(g2, e2) < 1e-15);
+    // margin 2: pair 1 is active, l = (2 - 1)^2/2 = 0.5, still no gradient at the zero row
+    const lossfn::Contrastive<lossfn::None> wide(2.0, Distance::Cosine);
+    const Column terms = wide.forward(x1, x2, y);
+    CHECK(terms(1) == 0.5);
+  }
+}
+
+TEST_CASE("Contrastive: the dissimilar-pair derivative is -(M - D), not the notes' -D") {
+  // One dissimilar pair with D = 0.5 < M = 2. Right: dl/dD = -(M - D) = -1.5, so
+  // dl/dx1 = -1.5 (x1 - x2)/D = -1.5 (-0.6, -0.8) = (0.9, 1.2). The notes' -D would give
+  // dl/dx1 = -0.5 (-0.6, -0.8) = (0.3, 0.4), which this test rejects.
+  ArrayCM x1(1, 2), x2(1, 2);
+  x1 << 0.0, 0.0;
+  x2 << 0.3, 0.4;
+  const Column y = Column::Ones(1);
+  const lossfn::Contrastive<lossfn::Sum> loss(2.0);
+  const auto [g1, g2] = loss.backward(x1, x2, y);
+  CHECK(g1(0, 0) == Approx(0.9).epsilon(1e-15));
+  CHECK(g1(0, 1) == Approx(1.2).epsilon(1e-15));
+  CHECK(g2(0, 0) == Approx(-0.9).epsilon(1e-15));
+  CHECK(std::abs(g1(0, 0) - 0.3) > 0.5);
+  const auto f = [&](const ArrayCM& p) { return loss.forward(p, x2, y); };
+  CHECK(gradient_error("Contrastive", f, x1, g1) < kGradientTolerance);
+  // the same for the squared distance: dl/dD = -(M - D) = -(2 - 0.25), dD/dx1 = 2 (x1 - x2)
+  const lossfn::Contrastive<lossfn::Sum> squared(2.0, Distance::SquaredEuclidean);
+  const auto [h1, h2] = squared.backward(x1, x2, y);
+  CHECK(h1(0, 0) == Approx(-1.75 * 2 * -0.3).epsilon(1e-15));
+  CHECK(h2(0, 1) == Approx(1.75 * 2 * -0.4).epsilon(1e-15));
+}
+
+TEST_CASE("Contrastive: finite-difference gradients of both inputs") {
+  // every distance x label set x margin (below, among, above the distances) x
+  // storage orders x shapes; all reductions inside check_all_gradients
+  const Eigen::Index shapes[][2] = {{1, 1}, {1, 3}, {6, 4}, {9, 1}, {7, 5}};
+  unsigned seed = 3;
+  int active = 0, inactive = 0;
+  for (const Distance distance : kDistances) {
+    for (const auto& shape : shapes) {
+      const Eigen::Index m = shape[0], d = shape[1];
+      if (distance == Distance::Cosine && d == 1) continue;  // 1-D cosine is a step function
+      const ArrayCM probe = random_array<ArrayCM>(m, d, seed, -1, 1);
+      for (const double margin : battery_margins(distances(distance, probe, random_array<ArrayCM>(m, d, seed + 500, -1, 1)))) {
+        const auto [x1, x2] = smooth_pairs<ArrayCM>(distance, margin, m, d, seed);
+        for (int pattern = 0; pattern < 3; ++pattern) {
+          const Column y = make_labels(m, pattern);
+          check_all_gradients(distance, margin, x1, x2, y);
+          const ArrayRM r1 = x1, r2 = x2;
+          check_all_gradients(distance, margin, r1, r2, y);
+          check_all_gradients(distance, margin, x1, r2, y);  // mixed orders
+          for (Eigen::Index i = 0; i < m; ++i) {
+            if (y(i) == 1) (reference_distance(distance, x1, x2, i) < margin ? active : inactive) += 1;
+          }
+        }
+      }
+      ++seed;
+    }
+  }
+  // both sides of the hinge were exercised
+  CHECK(active > 20);
+  CHECK(inactive > 20);
+}
+
+TEST_CASE("Contrastive: float agrees with double, long double compiles") {
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const auto [x1, x2] = smooth_pairs<ArrayCM>(distance, 1.0, 70, 5, 21);  // 70 rows: two blocks
+    const Column y = make_labels(70, 2);
+    const Eigen::ArrayXXf f1 = x1.cast<float>(), f2 = x2.cast<float>();
+    const ArrayCM d1 = f1.cast<double>(), d2 = f2.cast<double>();  // the same inputs in double
+    const lossfn::Contrastive<> mean(1.0, distance);
+    Eigen::ArrayXXf g1, g2;
+    const float value = mean.forward_backward(f1, f2, y.cast<float>(), g1, g2);
+    const auto [e1, e2] = mean.backward(d1, d2, y);
+    CHECK(static_cast<double>(value) == Approx(mean.forward(d1, d2, y)).epsilon(lossfn_test::Tolerance<float>::rel));
+    CHECK(max_error(g1, e1) < lossfn_test::Tolerance<float>::rel);
+    CHECK(max_error(g2, e2) < lossfn_test::Tolerance<float>::rel);
+    using ArrayL = Eigen::Array<long double, Eigen::Dynamic, Eigen::Dynamic>;
+    const ArrayL l1 = x1.cast<long double>(), l2 = x2.cast<long double>();
+    CHECK(static_cast<double>(mean.forward(l1, l2, y)) == Approx(mean.forward(x1, x2, y)).epsilon(1e-13));
+    const auto [gl1, gl2] = mean.backward(l1, l2, y);
+    CHECK(max_error(gl1, mean.backward(x1, x2, y).dx1) < 1e-13);
+  }
+}
+
+TEST_CASE("Contrastive: many rows cross the kernel's row blocks") {
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const ArrayRM x1 = random_array<ArrayRM>(200, 7, 8), x2 = random_array<ArrayRM>(200, 7, 9);
+    const Column y = make_labels(200, 2);
+    const lossfn::Contrastive<lossfn::Sum> sum(1.5, distance);
+    const Column reference = reference_terms(distance, 1.5, x1, x2, y);
+    CHECK(sum.forward(x1, x2, y) == Approx(reference.sum()).epsilon(1e-13));
+    // each row's gradient equals the gradient of that row alone
+    const auto [g1, g2] = sum.backward(x1, x2, y);
+    for (Eigen::Index i = 0; i < 200; i += 37) {
+      const auto [r1, r2] = sum.backward(x1.middleRows(i, 1), x2.middleRows(i, 1), y.segment(i, 1));
+      CHECK(max_error(g1.middleRows(i, 1), r1) == 0);
+      CHECK(max_error(g2.middleRows(i, 1), r2) == 0);
+    }
+  }
+}
+
+TEST_CASE("Contrastive: swapping x1 and x2 swaps the gradients") {
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const ArrayCM x1 = random_array<ArrayCM>(9, 4, 31), x2 = random_array<ArrayCM>(9, 4, 32);
+    const Column y = make_labels(9, 2);
+    const lossfn::Contrastive<> loss(1.0, distance);
+    CHECK(loss.forward(x2, x1, y) == Approx(loss.forward(x1, x2, y)).epsilon(1e-15));
+    const auto [a1, a2] = loss.backward(x1, x2, y);
+    const auto [b1, b2] = loss.backward(x2, x1, y);
+    CHECK(max_error(b1, a2) < 1e-15);
+    CHECK(max_error(b2, a1) < 1e-15);
+  }
+}
+
+TEST_CASE("Contrastive: a dissimilar pair beyond the margin costs nothing") {
+  // x2 = -2 x1: Euclidean D = 15, squared 225, cosine D = 2 (opposite directions); margin 1.5 below all
+  ArrayCM x1(1, 2), x2(1, 2);
+  x1 << 3.0, 4.0;
+  x2 << -6.0, -8.0;
+  const Column y = Column::Ones(1);
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const lossfn::Contrastive<lossfn::Sum> loss(1.5, distance);
+    CHECK(loss.forward(x1, x2, y) == 0.0);
+    ArrayCM g1 = ArrayCM::Constant(1, 2, 9.0), g2 = g1;
+    CHECK(loss.forward_backward(x1, x2, y, g1, g2) == 0.0);
+    CHECK((g1 == 0).all());
+    CHECK((g2 == 0).all());
+  }
+}
+
+TEST_CASE("Contrastive: a similar pair at distance 0 costs nothing") {
+  const ArrayRM x1 = random_array<ArrayRM>(5, 3, 41);
+  const Column y = Column::Zero(5);
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const lossfn::Contrastive<> loss(1.0, distance);
+    // cosine distance is also 0 for a positive multiple
+    const ArrayRM x2 = distance == Distance::Cosine ? ArrayRM(2.0 * x1) : x1;
+    CHECK(loss.forward(x1, x2, y) == Approx(0.0).margin(1e-15));
+    const auto [g1, g2] = loss.backward(x1, x2, y);
+    CHECK(g1.abs().maxCoeff() < 1e-15);
+    CHECK(g2.abs().maxCoeff() < 1e-15);
+  }
+}
+
+TEST_CASE("Contrastive: non-differentiable points give the documented values, never NaN") {
+  SECTION("Euclidean, dissimilar pair with x1 = x2: loss M^2/2, subgradient 0") {
+    const ArrayCM x = random_array<ArrayCM>(3, 4, 51);
+    const Column y = Column::Ones(3);
+    const lossfn::Contrastive<lossfn::Sum> loss(2.0);
+    CHECK(loss.forward(x, x, y) == Approx(3 * 2.0).epsilon(1e-15));  // 3 x 2^2/2
+    const auto [g1, g2] = loss.backward(x, x, y);
+    CHECK((g1 == 0).all());
+    CHECK((g2 == 0).all());
+    // margin 0: 0/0 must not leak out either
+    const lossfn::Contrastive<lossfn::Sum> zero_margin(0.0);
+    CHECK(zero_margin.forward(x, x, y) == 0.0);
+    const auto [z1, z2] = zero_margin.backward(x, x, y);
+    CHECK((z1 == 0).all());
+    CHECK((z2 == 0).all());
+    // a similar pair at x1 = x2 keeps its smooth gradient x1 - x2 = 0
+    const auto [s1, s2] = loss.backward(x, x, Column::Zero(3));
+    CHECK((s1 == 0).all());
+    CHECK((s2 == 0).all());
+  }
+  SECTION("Cosine with a zero row: cos = 0 (D = 1), gradients 0") {
+    ArrayCM x1 = random_array<ArrayCM>(4, 3, 52), x2 = random_array<ArrayCM>(4, 3, 53);
+    x1.row(0).setZero();  // zero in x1
+    x2.row(1).setZero();  // zero in x2
+    x1.row(2).setZero();
+    x2.row(2).setZero();  // both zero
+    Column y(4);
+    y << 0, 1, 1, 0;
+    const lossfn::Contrastive<lossfn::None> loss(1.5, Distance::Cosine);
+    const Column terms = loss.forward(x1, x2, y);
+    CHECK(terms(0) == 0.5);    // similar, D = 1: 1/2
+    CHECK(terms(1) == 0.125);  // dissimilar, D = 1: (1.5 - 1)^2/2
+    CHECK(terms(2) == 0.125);
+    CHECK(terms(3) == Approx(static_cast<double>(reference_term(reference_distance(Distance::Cosine, x1, x2, 3), 0, 1.5))).epsilon(1e-14));
+    const auto [g1, g2] = loss.backward(x1, x2, y, Column::Ones(4));
+    CHECK(g1.allFinite());
+    CHECK(g2.allFinite());
+    CHECK((g1.topRows(3) == 0).all());
+    CHECK((g2.topRows(3) == 0).all());
+    CHECK(g1.row(3).abs().maxCoeff() > 0);  // an ordinary row next to them is unaffected
+  }
+  SECTION("Cosine with tiny and huge norms stays finite") {
+    // norms down to ~1e-154 and up to ~1e154 (double) are measured exactly; below, the
+    // squared norm underflows and the row counts as zero (the documented convention)
+    ArrayCM x1(3, 2), x2(3, 2);
+    x1 << 1e-150, 2e-150, 1e150, -3e150, 1.0, 2.0;
+    x2 << 3e-152, 1e-152, 2e150, 1e150, 3e-170, 1e-170;
+    const lossfn::Contrastive<lossfn::Sum> loss(1.0, Distance::Cosine);
+    const Column y = Column::Zero(3);
+    const double value = loss.forward(x1, x2, y);
+    CHECK(std::isfinite(value));
+    // cos of (1, 2) and (3, 1) is 5 / sqrt(50); of (1, -3) and (2, 1) is -1 / sqrt(50);
+    // row 2's x2 squares to 1e-339, below the smallest double: cos := 0, D = 1
+    const double d0 = 1 - 5 / std::sqrt(50.0), d1 = 1 + 1 / std::sqrt(50.0), d2 = 1;
+    CHECK(value == Approx(0.5 * (d0 * d0 + d1 * d1 + d2 * d2)).epsilon(1e-14));
+    const auto [g1, g2] = loss.backward(x1, x2, y);
+    CHECK(g1.allFinite());
+    CHECK(g2.allFinite());
+  }
+}
+
+TEST_CASE("Contrastive: NaN and infinity in the inputs propagate") {
+  ArrayCM x1 = ArrayCM::Zero(2, 2), x2 = ArrayCM::Ones(2, 2);
+  x1(0, 0) = std::nan("");
+  x1(1, 0) = std::numeric_limits<double>::infinity();
+  Column y(2);
+  y << 1, 1;
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const lossfn::Contrastive<lossfn::None> loss(1.0, distance);
+    const Column terms = loss.forward(x1, x2, y);
+    CHECK(std::isnan(terms(0)));
+    const auto [g1, g2] = loss.backward(x1, x2, y, Column::Ones(2));
+    CHECK(std::isnan(g1(0, 1)));
+  }
+  // a dissimilar pair infinitely far apart costs 0 (not 0 x inf)
+  const Column terms = lossfn::Contrastive<lossfn::None>{}.forward(x1, x2, y);
+  CHECK(terms(1) == 0.0);
+}
+
+TEST_CASE("Contrastive: inputs and outputs of every kind") {
+  const ArrayCM x1 = random_array<ArrayCM>(6, 3, 61), x2 = random_array<ArrayCM>(6, 3, 62);
+  const Column y = make_labels(6, 2);
+  const lossfn::Contrastive<> loss(1.2);
+  const double value = loss.forward(x1, x2, y);
+  const auto [g1, g2] = loss.backward(x1, x2, y);
+  CHECK(loss(x1, x2, y) == value);
+
+  // Matrix inputs give Matrix results
+  const Eigen::MatrixXd m1 = x1.matrix(), m2 = x2.matrix();
+  CHECK(loss.forward(m1, m2, y.matrix()) == Approx(value).epsilon(1e-15));
+  const auto [mg1, mg2] = loss.backward(m1, m2, y);
+  static_assert(std::is_same<std::decay_t<decltype(mg1)>, Eigen::MatrixXd>::value, "dx1 is x1's plain type");
+  CHECK(max_error(mg1, g1) == 0);
+  const Eigen::VectorXd per_pair = lossfn::Contrastive<lossfn::None>(1.2).forward(m1, m2, y);
+  CHECK(per_pair.sum() / 6 == Approx(value).epsilon(1e-14));
+
+  // labels: integer, bool, float, an int Matrix, an expression
+  const Eigen::ArrayXi yi = y.cast<int>();
+  const Eigen::Array<bool, Eigen::Dynamic, 1> yb = y.cast<bool>();
+  const Eigen::Matrix<long, Eigen::Dynamic, 1> yl = y.cast<long>().matrix();
+  CHECK(loss.forward(x1, x2, yi) == value);
+  CHECK(loss.forward(x1, x2, yb) == value);
+  CHECK(loss.forward(x1, x2, y.cast<float>()) == value);
+  CHECK(loss.forward(x1, x2, yl) == value);
+  CHECK(loss.forward(x1, x2, 1 - (1 - yi)) == value);
+
+  // unevaluated expressions, Maps, Refs, Blocks, strided Maps
+  CHECK(loss.forward(x1 * 1.0, x2 + 0.0, y) == Approx(value).epsilon(1e-15));
+  const Eigen::Map<const ArrayCM> map1(x1.data(), 6, 3);
+  const Eigen::Ref<const Eigen::MatrixXd> ref2 = m2;
+  CHECK(loss.forward(map1, ref2, y) == Approx(value).epsilon(1e-15));
+  ArrayRM big = ArrayRM::Constant(10, 8, 99.0);
+  big.block(2, 3, 6, 3) = x2;
+  CHECK(loss.forward(x1, big.block(2, 3, 6, 3), y) == Approx(value).epsilon(1e-15));
+  ArrayCM wide = ArrayCM::Zero(6, 6);
+  for (Eigen::Index j = 0; j < 3; ++j) wide.col(2 * j) = x1.col(j);
+  const Eigen::Map<const ArrayCM, 0, Eigen::OuterStride<>> strided(wide.data(), 6, 3, Eigen::OuterStride<>(12));
+  CHECK(loss.forward(strided, x2, y) == Approx(value).epsilon(1e-15));
+
+  // gradients into Blocks of bigger buffers, nothing outside them written
+  ArrayRM out1 = ArrayRM::Constant(9, 9, 5.0);
+  ArrayCM out2 = ArrayCM::Constant(8, 4, 5.0);
+  CHECK(loss.forward_backward(x1, x2, y, out1.block(1, 2, 6, 3), out2.block(2, 1, 6, 3)) ==
+        Approx(value).epsilon(1e-15));
+  CHECK(max_error(out1.block(1, 2, 6, 3), g1) == 0);
+  CHECK(max_error(out2.block(2, 1, 6, 3), g2) == 0);
+  out1.block(1, 2, 6, 3).setConstant(5.0);
+  out2.block(2, 1, 6, 3).setConstant(5.0);
+  CHECK((out1 == 5.0).all());
+  CHECK((out2 == 5.0).all());
+  // resizable outputs are resized; a Map of the right shape is written in place
+  Eigen::MatrixXd empty;
+  std::vector<double> buffer(18, 0.0);
+  Eigen::Map<Eigen::MatrixXd> mapped(buffer.data(), 6, 3);
+  loss.forward_backward(m1, m2, y, empty, mapped);
+  CHECK(max_error(empty, g1) == 0);
+  CHECK(max_error(mapped, g2) == 0);
+
+  // structured bindings and options
+  const lossfn::ContrastiveOptions options{2.0, Distance::Cosine};
+  const lossfn::Contrastive<lossfn::Sum> from_options(options);
+  CHECK(from_options.margin() == 2.0);
+  CHECK(from_options.distance() == Distance::Cosine);
+  CHECK(lossfn::Contrastive<>{}.margin() == 1.0);
+  CHECK(lossfn::Contrastive<>{}.distance() == Distance::Euclidean);
+}
+
+TEST_CASE("Contrastive: forward (Sum, Mean) and forward_backward make no heap allocation") {
+  const ArrayRM x1 = random_array<ArrayRM>(150, 12, 71), x2 = random_array<ArrayRM>(150, 12, 72);
+  const ArrayCM c1 = x1, c2 = x2;
+  const Eigen::ArrayXi y = make_labels(150, 2).cast<int>();
+  ArrayRM g1(150, 12), g2(150, 12);
+  ArrayCM h1(150, 12), h2(150, 12);
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const lossfn::Contrastive<> mean(1.0, distance);
+    const lossfn::Contrastive<lossfn::Sum> sum(1.0, distance);
+    double values[5] = {};
+    Eigen::internal::set_is_malloc_allowed(false);  // Eigen asserts (here: throws) on any allocation
+    CHECK_NOTHROW(values[0] = mean.forward(x1, x2, y));
+    CHECK_NOTHROW(values[1] = sum.forward(c1, c2, y));
+    CHECK_NOTHROW(values[2] = mean.forward_backward(x1, x2, y, g1, g2));
+    CHECK_NOTHROW(values[3] = sum.forward_backward(c1, c2, y, h1, h2));
+    CHECK_NOTHROW(values[4] = mean.forward_backward(c1, x2, y, g1.block(0, 0, 150, 12), h2));
+    Eigen::internal::set_is_malloc_allowed(true);
+    CHECK(values[0] == Approx(values[3] / 150).epsilon(1e-14));
+    CHECK(values[2] == Approx(values[0]).epsilon(1e-15));
+    CHECK(values[4] == Approx(values[0]).epsilon(1e-15));
+    CHECK(max_error(h1, 150.0 * g1) < 1e-13);
+  }
+}
+
+TEST_CASE("Contrastive: bad input is an error, and nothing is written") {
+  const ArrayCM x1 = random_array<ArrayCM>(4, 3, 81), x2 = random_array<ArrayCM>(4, 3, 82);
+  Column y = make_labels(4, 2);
+  const lossfn::Contrastive<> loss;
+  ArrayCM g1 = ArrayCM::Constant(4, 3, 42.0), g2 = g1;
+  const auto untouched = [&] { return (g1 == 42.0).all() && (g2 == 42.0).all(); };
+
+  SECTION("shapes") {
+    const ArrayCM other = ArrayCM::Zero(3, 4);
+    CHECK_THROWS_AS(loss.forward(x1, other, y), lossfn::shape_error);
+    CHECK_THROWS_WITH(loss.forward(x1, other, y), "lossfn::Contrastive::forward: x1 is 4x3 but x2 is 3x4");
+    CHECK_THROWS_WITH(loss.backward(x1, other, y), "lossfn::Contrastive::backward: x1 is 4x3 but x2 is 3x4");
+    CHECK_THROWS_WITH(loss.forward_backward(x1, other, y, g1, g2),
+                      "lossfn::Contrastive::forward_backward: x1 is 4x3 but x2 is 3x4");
+    CHECK_THROWS_WITH(loss.forward(x1, x2, Column::Zero(3)),
+                      "lossfn::Contrastive::forward: x1 is 4x3 but labels is 3x1 (expected 4x1)");
+    CHECK_THROWS_AS(loss.forward(x1, x2, Eigen::ArrayXXd::Zero(4, 2)), lossfn::shape_error);
+    CHECK_THROWS_AS(loss.forward(x1, x2, Eigen::RowVectorXd::Zero(4)), lossfn::shape_error);
+    const lossfn::Contrastive<lossfn::None> none;
+    CHECK_THROWS_WITH(none.backward(x1, x2, y, Column::Ones(5)),
+                      "lossfn::Contrastive::backward: x1 is 4x3 but upstream is 5x1 (expected 4x1)");
+    ArrayCM small = ArrayCM::Constant(4, 2, 42.0);
+    CHECK_THROWS_WITH(loss.forward_backward(x1, x2, y, g1, small.block(0, 0, 4, 2)),
+                      "lossfn::Contrastive::forward_backward: g2 is 4x2 but x1 is 4x3");
+    CHECK((small == 42.0).all());
+    CHECK(untouched());
+  }
+  SECTION("labels other than 0 and 1 name the row and the value") {
+    y(2) = 0.5;
+    CHECK_THROWS_AS(loss.forward(x1, x2, y), std::out_of_range);
+    CHECK_THROWS_WITH(loss.forward(x1, x2, y),
+                      "lossfn::Contrastive::forward: label at row 2 is 0.5 (expected 0 = similar pair or 1 = "
+                      "dissimilar pair)");
+    CHECK_THROWS_WITH(loss.forward_backward(x1, x2, y, g1, g2), lossfn_test::ContainsSubstring("label at row 2 is 0.5"));
+    CHECK(untouched());
+    y(2) = std::nan("");
+    CHECK_THROWS_WITH(loss.backward(x1, x2, y), lossfn_test::ContainsSubstring("label at row 2 is nan"));
+    Eigen::ArrayXi yi = Eigen::ArrayXi::Zero(4);
+    yi(3) = -1;
+    CHECK_THROWS_WITH(loss.forward(x1, x2, yi), lossfn_test::ContainsSubstring("label at row 3 is -1"));
+    yi(3) = 2;
+    CHECK_THROWS_WITH(loss.forward_backward(x1, x2, yi, g1, g2), lossfn_test::ContainsSubstring("label at row 3 is 2"));
+    CHECK(untouched());
+  }
+  SECTION("empty input: Sum gives 0, Mean is an error") {
+    const ArrayCM none(0, 3);
+    const Column no_labels(0);
+    CHECK(lossfn::Contrastive<lossfn::Sum>{}.forward(none, none, no_labels) == 0.0);
+    CHECK(lossfn::Contrastive<lossfn::Sum>{}.backward(none, none, no_labels).dx1.size() == 0);
+    CHECK_THROWS_WITH(loss.forward(none, none, no_labels),
+                      lossfn_test::ContainsSubstring("lossfn::Contrastive::forward: empty input"));
+    CHECK_THROWS_AS(loss.forward_backward(none, none, no_labels, g1, g2), std::invalid_argument);
+    CHECK(untouched());
+  }
+  SECTION("bad options at construction") {
+    CHECK_THROWS_AS(lossfn::Contrastive<>(-0.1), std::invalid_argument);
+    CHECK_THROWS_WITH(lossfn::Contrastive<>(-0.1),
+                      "lossfn::Contrastive::constructor: margin must be finite and >= 0, got -0.1");
+    CHECK_THROWS_AS(lossfn::Contrastive<>(std::nan("")), std::invalid_argument);
+    CHECK_THROWS_AS(lossfn::Contrastive<>(std::numeric_limits<double>::infinity()), std::invalid_argument);
+    CHECK_THROWS_AS(lossfn::Contrastive<>(lossfn::ContrastiveOptions{1.0, static_cast<Distance>(7)}),
+                    std::invalid_argument);
+    CHECK_NOTHROW(lossfn::Contrastive<>(0.0));
+  }
+}
