@@ -187,7 +187,9 @@ class Contrastive {
   using Acc = detail::accumulator_t<S<X>>;
 
  public:
+  /// The reduction policy: Sum, Mean (per pair) or None.
   using reduction = Reduction;
+  /// The loss's name, as it appears in error messages ("lossfn::Contrastive::forward: ...").
   static constexpr const char* name = "Contrastive";
 
   /// margin M (finite, >= 0) and distance; std::invalid_argument otherwise.
