@@ -1,0 +1,310 @@
+/// @file
+/// Cross entropy between a predicted and a target distribution per sample (row).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "detail/checks.hpp"
+#include "detail/operand.hpp"
+#include "detail/softmax.hpp"
+#include "reduction.hpp"
+
+namespace lossfn {
+
+/// Options of CrossEntropy, as torch.nn.functional.cross_entropy's.
+struct CrossEntropyOptions {
+  Input input = Input::Logits;  ///< the form of pred: logits (default), probabilities or log-probabilities
+  double label_smoothing = 0;   ///< eps in [0, 1): the target becomes (1 - eps) y + eps / K
+  Eigen::ArrayXd class_weights;  ///< one weight >= 0 per class; empty (default) = all 1
+  std::optional<Eigen::Index> ignore_index;  ///< class-index targets equal to it are skipped
+};
+
+namespace detail {
+
+/// Class-index targets: c_ik gets a_i = main x w_{t_i} at k = t_i (0 on ignored rows).
+/// The targets were range-checked before any kernel runs.
+template <class Targets, class S>
+class IndexSparse {
+ public:
+  static constexpr bool active = true;
+
+  IndexSparse(const Targets& targets, S main, const Eigen::ArrayXd& weights, bool has_ignore, Eigen::Index ignore)
+      : targets_(targets), main_(main), weights_(weights), has_ignore_(has_ignore), ignore_(ignore) {}
+
+  /// False when row i is ignored (its target equals ignore_index).
+  bool counted(Eigen::Index i) const { return !(has_ignore_ && equals(targets_(i, 0), ignore_)); }
+
+  /// Row i's class t and its weight a; false when a is 0 (ignored row, zero weight).
+  bool get(Eigen::Index i, Eigen::Index& t, S& a) const {
+    if (!counted(i)) return false;
+    t = static_cast<Eigen::Index>(targets_(i, 0));
+    a = weights_.size() == 0 ? main_ : main_ * static_cast<S>(weights_(t));
+    return a != S(0);
+  }
+
+  /// v == x without sign-conversion surprises, for any integer type of v.
+  template <class I>
+  static bool equals(I v, Eigen::Index x) {
+    if constexpr (std::is_signed<I>::value) {
+      return static_cast<long long>(v) == static_cast<long long>(x);
+    } else {
+      return x >= 0 && static_cast<unsigned long long>(v) == static_cast<unsigned long long>(x);
+    }
+  }
+  /// 0 <= v < classes, for any integer type of v.
+  template <class I>
+  static bool is_class(I v, Eigen::Index classes) {
+    if constexpr (std::is_signed<I>::value) {
+      return v >= 0 && static_cast<long long>(v) < static_cast<long long>(classes);
+    } else {
+      return static_cast<unsigned long long>(v) < static_cast<unsigned long long>(classes);
+    }
+  }
+
+ private:
+  const Targets& targets_;
+  S main_;
+  const Eigen::ArrayXd& weights_;
+  bool has_ignore_;
+  Eigen::Index ignore_;
+};
+
+/// Label smoothing of class-index targets: D_ik = beta_i w_k, beta_i = eps / K
+/// on counted rows and 0 on ignored ones (w_k = 1 without class weights).
+template <class Sparse, class S, bool Weighted>
+class SmoothingDense {
+ public:
+  static constexpr bool active = true;
+  static constexpr bool has_extra = false;
+
+  SmoothingDense(const Sparse& sparse, S beta, const Eigen::ArrayXd& weights, Eigen::Index classes)
+      : sparse_(sparse), beta_(beta), weights_(weights), classes_(classes) {}
+
+  void begin(Eigen::Index first, Eigen::Index count) {
+    block_.resize(count);
+    for (Eigen::Index j = 0; j < count; ++j) block_(j) = row_beta(first + j);
+  }
+  auto line(RowLine l) const {
+    using Row = Eigen::Array<S, 1, Eigen::Dynamic>;
+    if constexpr (Weighted) {
+      return weights_.transpose().template cast<S>() * row_beta(l.row);
+    } else {
+      return Row::Constant(1, classes_, row_beta(l.row));
+    }
+  }
+  auto line(ColLine l) const {
+    if constexpr (Weighted) {
+      return block_ * static_cast<S>(weights_(l.col));
+    } else {
+      return block_ * S(1);
+    }
+  }
+
+ private:
+  S row_beta(Eigen::Index i) const { return sparse_.counted(i) ? beta_ : S(0); }
+
+  const Sparse& sparse_;
+  S beta_;
+  const Eigen::ArrayXd& weights_;
+  Eigen::Index classes_;
+  row_values<S> block_;
+};
+
+/// Soft (probability) targets: D_ik = w_k ((1 - eps) y_ik + eps / K).
+template <class Y, class S, bool Weighted>
+class SoftDense {
+ public:
+  static constexpr bool active = true;
+  static constexpr bool has_extra = false;
+
+  SoftDense(const Y& y, S keep, S spread, const Eigen::ArrayXd& weights)
+      : y_(y), keep_(keep), spread_(spread), weights_(weights) {}
+
+  void begin(Eigen::Index /*first*/, Eigen::Index /*count*/) {}
+  auto line(RowLine l) const {
+    auto smoothed = keep_ * as_array(y_.row(l.row)) + spread_;
+    if constexpr (Weighted) {
+      return smoothed * weights_.transpose().template cast<S>();
+    } else {
+      return smoothed;
+    }
+  }
+  auto line(ColLine l) const {
+    auto smoothed = keep_ * as_array(y_.block(l.first, l.col, l.count, 1)) + spread_;
+    if constexpr (Weighted) {
+      return smoothed * static_cast<S>(weights_(l.col));
+    } else {
+      return smoothed;
+    }
+  }
+
+ private:
+  const Y& y_;
+  S keep_, spread_;
+  const Eigen::ArrayXd& weights_;
+};
+
+}  // namespace detail
+
+/// Cross entropy per sample (row) i of an m x K pred, against a target given as
+/// class indices (an m x 1 column of any integer type) or as an m x K array of
+/// probabilities (one-hot or soft); the overload follows the target's scalar type.
+///
+///   loss_i = -sum_k c_ik log q_ik
+///
+/// q_i is pred's row as a distribution: softmax(z_i) for logits (computed as
+/// z - max - log sum exp(z - max), so logits of +-1e4 give exact, finite values),
+/// the row itself for probabilities, exp of it for log-probabilities (neither is
+/// renormalised). c_i is the weighted, smoothed target, as PyTorch's:
+///   index target t:  c_ik = w_t (1 - eps) [k = t] + w_k eps / K
+///   soft target y:   c_ik = w_k ((1 - eps) y_ik + eps / K)
+/// (w = 1 without class_weights). A sample whose index target is ignore_index
+/// counts for nothing. A term with c_ik = 0 is exactly 0, even where q_ik = 0.
+///
+/// Sum: L = sum_i loss_i. Mean: L = sum_i loss_i / N with N = the summed w_t of
+/// the counted samples for index targets (the number of non-ignored samples
+/// without weights), N = m for soft targets; N = 0 (every sample ignored) gives
+/// L = 0 and a zero gradient. None: the column of loss_i.
+///
+/// Gradient with respect to the given form, per row, times the reduction's scale:
+///   logits:            softmax(z_i) sum_k c_ik - c_i  (the notes' p - y when c sums to 1)
+///   probabilities:     -c_ik / p_ik, 0 where c_ik = 0
+///   log-probabilities: -c_ik
+/// A probability of exactly 0 on a class with c_ik > 0 gives loss +inf and
+/// gradient -inf there (IEEE: -log 0 and -c / 0); NaN and inf inputs propagate.
+///
+/// Errors: lossfn::shape_error for shapes (target not m x 1 or m x K,
+/// class_weights not of length K, pred with no column); std::out_of_range for an
+/// index target outside [0, K) that is not ignore_index, naming the row and the
+/// value; std::invalid_argument for bad options (at construction), for
+/// ignore_index with soft targets (as PyTorch), and for Mean over m = 0 samples.
+template <class Reduction = Mean>
+class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reduction> {
+ public:
+  /// The loss's name, as it appears in error messages ("lossfn::CrossEntropy::forward: ...").
+  static constexpr const char* name = "CrossEntropy";
+
+  /// Logits, no weights, no smoothing, nothing ignored.
+  CrossEntropy() = default;
+  /// @param options the options
+  /// @throws std::invalid_argument if label_smoothing is not in [0, 1), a class
+  ///         weight is negative or not finite, or input is not an Input value
+  explicit CrossEntropy(CrossEntropyOptions options) : options_(std::move(options)) {
+    const double eps = options_.label_smoothing;
+    detail::check_option(detail::is_input_form(options_.input), name, "input is not a lossfn::Input value");
+    detail::check_option(std::isfinite(eps) && eps >= 0 && eps < 1, name,
+                         "label_smoothing must be in [0, 1), got " + detail::number_string(eps));
+    const Eigen::ArrayXd& w = options_.class_weights;
+    for (Eigen::Index k = 0; k < w.size(); ++k) {
+      detail::check_option(std::isfinite(w(k)) && w(k) >= 0, name,
+                           "class_weights must be finite and >= 0, got " + detail::number_string(w(k)) +
+                               " for class " + std::to_string(k));
+    }
+  }
+
+  /// The options this loss was built with.
+  const CrossEntropyOptions& options() const noexcept { return options_; }
+
+ private:
+  friend class detail::RowwiseLoss<CrossEntropy<Reduction>, Reduction>;
+
+  template <class T>
+  static constexpr bool index_target = std::is_integral<detail::scalar_t<T>>::value;
+
+  template <class P, class T>
+  void check_call(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    detail::require_same_scalar<P, P>();  // pred is floating point
+    if constexpr (index_target<T>) {
+      detail::check_column_per_row(name, function, "pred", pred, "target", target);
+    } else {
+      detail::require_same_scalar<P, T>();
+      detail::check_same_shape(name, function, "pred", pred, "target", target);
+      if (options_.ignore_index) {
+        detail::raise(error_kind::invalid_argument,
+                      detail::where(name, function) +
+                          "ignore_index applies to class-index targets only, and these targets are probabilities");
+      }
+    }
+    detail::check_classes(name, function, pred);
+    const Eigen::Index weights = options_.class_weights.size();
+    if (weights != 0 && weights != pred.cols()) {
+      detail::raise(error_kind::shape, detail::where(name, function) + "class_weights has " + std::to_string(weights) +
+                                           " entries but pred is " + detail::shape_string(pred.rows(), pred.cols()) +
+                                           " (" + std::to_string(pred.cols()) + " classes)");
+    }
+  }
+
+  /// Checks every index target and returns what Mean divides by.
+  template <class P, class T>
+  double count(const char* function, const P& pred, const T& target) const {
+    if constexpr (!index_target<T>) {
+      static_cast<void>(function);
+      static_cast<void>(target);
+      return static_cast<double>(pred.rows());
+    } else {
+      using I = detail::scalar_t<T>;
+      using Sparse = detail::IndexSparse<T, double>;
+      const Eigen::ArrayXd& w = options_.class_weights;
+      const bool has_ignore = options_.ignore_index.has_value();
+      const Eigen::Index ignore = options_.ignore_index.value_or(0);
+      double total = 0;
+      for (Eigen::Index i = 0; i < target.rows(); ++i) {
+        const I v = target(i, 0);
+        if (has_ignore && Sparse::equals(v, ignore)) continue;
+        if (!Sparse::is_class(v, pred.cols())) {
+          const std::string value = std::is_signed<I>::value ? std::to_string(static_cast<long long>(v))
+                                                             : std::to_string(static_cast<unsigned long long>(v));
+          detail::raise(error_kind::out_of_range, detail::where(name, function) + "target at row " +
+                                                      std::to_string(i) + " is " + value +
+                                                      ", not a class index in [0, " + std::to_string(pred.cols()) +
+                                                      ")" + (has_ignore ? " nor ignore_index" : ""));
+        }
+        total += w.size() == 0 ? 1.0 : w(static_cast<Eigen::Index>(v));
+      }
+      return total;
+    }
+  }
+
+  template <class Z, class T, class Grad, class Rows>
+  void run(const Z& z, const T& target, Grad* grad, Rows& rows) const {
+    using S = detail::scalar_t<Z>;
+    const Eigen::ArrayXd& w = options_.class_weights;
+    const double eps = options_.label_smoothing;
+    const S keep = static_cast<S>(1 - eps);
+    const S spread = static_cast<S>(eps / static_cast<double>(z.cols()));
+    const Input form = options_.input;
+    if constexpr (index_target<T>) {
+      using Sparse = detail::IndexSparse<T, S>;
+      const Sparse sparse(target, keep, w, options_.ignore_index.has_value(), options_.ignore_index.value_or(0));
+      if (eps == 0) {
+        detail::NoDense dense;
+        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+      } else if (w.size() == 0) {
+        detail::SmoothingDense<Sparse, S, false> dense(sparse, spread, w, z.cols());
+        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+      } else {
+        detail::SmoothingDense<Sparse, S, true> dense(sparse, spread, w, z.cols());
+        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+      }
+    } else {
+      const detail::NoSparse sparse;
+      if (w.size() == 0) {
+        detail::SoftDense<T, S, false> dense(target, keep, spread, w);
+        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+      } else {
+        detail::SoftDense<T, S, true> dense(target, keep, spread, w);
+        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+      }
+    }
+  }
+
+  CrossEntropyOptions options_;
+};
+
+}  // namespace lossfn

@@ -1,0 +1,134 @@
+/// @file
+/// Kullback-Leibler divergence of a predicted distribution Q from a target P, per sample (row).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <limits>
+
+#include "detail/checks.hpp"
+#include "detail/operand.hpp"
+#include "detail/softmax.hpp"
+#include "reduction.hpp"
+
+namespace lossfn {
+
+/// Options of KLDivergence.
+struct KLDivergenceOptions {
+  Input input = Input::Logits;  ///< the form of Q (pred): logits (default), probabilities or log-probabilities
+  bool log_target = false;      ///< true: the target is given as log P (as PyTorch's kl_div)
+};
+
+namespace detail {
+
+/// KL's target: D_ik = P_ik (P = exp(target) with log_target), and the per-row
+/// term of P alone, sum_k P_ik log P_ik with 0 log 0 = 0.
+template <class Y, class S, bool LogTarget>
+class KLDense {
+ public:
+  static constexpr bool active = true;
+  static constexpr bool has_extra = true;
+
+  explicit KLDense(const Y& y) : y_(y) {}
+
+  void begin(Eigen::Index /*first*/, Eigen::Index /*count*/) {}
+  auto line(RowLine l) const { return probability(as_array(y_.row(l.row))); }
+  auto line(ColLine l) const { return probability(as_array(y_.block(l.first, l.col, l.count, 1))); }
+  auto extra(RowLine l) const { return p_log_p(as_array(y_.row(l.row))); }
+  auto extra(ColLine l) const { return p_log_p(as_array(y_.block(l.first, l.col, l.count, 1))); }
+
+ private:
+  template <class E>
+  static auto probability(const E& y) {
+    if constexpr (LogTarget) {
+      return y.exp();
+    } else {
+      return y * S(1);
+    }
+  }
+  // select: 0 log 0 = 0 (log_target: exp(-inf) (-inf) = 0), not NaN
+  template <class E>
+  static auto p_log_p(const E& y) {
+    if constexpr (LogTarget) {
+      return (y != -std::numeric_limits<S>::infinity()).select(y.exp() * y, S(0));
+    } else {
+      return (y != S(0)).select(y * y.log(), S(0));
+    }
+  }
+
+  const Y& y_;
+};
+
+}  // namespace detail
+
+/// KL divergence per sample (row) i of an m x K prediction Q from an m x K target P:
+///
+///   loss_i = sum_k P_ik (log P_ik - log Q_ik),  with 0 log 0 = 0
+///
+/// Q is given as logits (default; log Q = log-softmax with the row max
+/// subtracted), probabilities or log-probabilities (used as given); P as
+/// probabilities, or as log P with log_target. A class with P_ik = 0 contributes
+/// nothing to the loss and a gradient of exactly 0, even where Q_ik = 0.
+///
+/// Sum: L = sum_i loss_i. Mean: L = sum_i loss_i / m, PyTorch's 'batchmean'
+/// and the notes' 1/m (PyTorch's reduction='mean' divides by m K instead).
+/// None: the column of loss_i.
+///
+/// Gradient with respect to the given form of Q, per row, times the reduction's scale:
+///   logits:            softmax(z_i) sum_k P_ik - P_i  (the notes' p - y for normalised P)
+///   probabilities:     -P_ik / Q_ik, 0 where P_ik = 0
+///   log-probabilities: -P_ik
+/// P_ik > 0 with Q_ik = 0 gives loss +inf (and gradient -inf for probabilities).
+///
+/// Errors: lossfn::shape_error when P is not of Q's shape or Q has no column;
+/// std::invalid_argument for Mean over m = 0 samples and for an input that is
+/// not an Input value (at construction).
+template <class Reduction = Mean>
+class KLDivergence : public detail::RowwiseLoss<KLDivergence<Reduction>, Reduction> {
+ public:
+  /// The loss's name, as it appears in error messages ("lossfn::KLDivergence::forward: ...").
+  static constexpr const char* name = "KLDivergence";
+
+  /// Q as logits, P as probabilities.
+  KLDivergence() = default;
+  /// @param options the options
+  /// @throws std::invalid_argument if options.input is not an Input value
+  explicit KLDivergence(const KLDivergenceOptions& options) : options_(options) {
+    detail::check_option(detail::is_input_form(options_.input), name, "input is not a lossfn::Input value");
+  }
+
+  /// The options this loss was built with.
+  const KLDivergenceOptions& options() const noexcept { return options_; }
+
+ private:
+  friend class detail::RowwiseLoss<KLDivergence<Reduction>, Reduction>;
+
+  template <class P, class T>
+  void check_call(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    detail::require_same_scalar<P, T>();
+    detail::check_same_shape(name, function, "pred", pred, "target", target);
+    detail::check_classes(name, function, pred);
+  }
+
+  template <class P, class T>
+  double count(const char* /*function*/, const P& pred, const T& /*target*/) const {
+    return static_cast<double>(pred.rows());
+  }
+
+  template <class Z, class T, class Grad, class Rows>
+  void run(const Z& z, const T& target, Grad* grad, Rows& rows) const {
+    using S = detail::scalar_t<Z>;
+    const detail::NoSparse sparse;
+    if (options_.log_target) {
+      detail::KLDense<T, S, true> dense(target);
+      detail::rowwise_kernel(options_.input, z, dense, sparse, grad, rows);
+    } else {
+      detail::KLDense<T, S, false> dense(target);
+      detail::rowwise_kernel(options_.input, z, dense, sparse, grad, rows);
+    }
+  }
+
+  KLDivergenceOptions options_;
+};
+
+}  // namespace lossfn
