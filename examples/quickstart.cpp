@@ -8,22 +8,28 @@
 
 namespace {
 
-/// Largest |analytic - numeric| over the entries of pred, by central differences.
-template <class Loss>
-double finite_difference_error(const Loss& loss, const Eigen::ArrayXXd& pred, const Eigen::ArrayXXd& target,
-                               const Eigen::ArrayXXd& grad) {
+/// Largest |analytic - numeric| over the entries of x, by central differences of f(x).
+template <class F>
+double finite_difference_error(const F& f, const Eigen::ArrayXXd& x, const Eigen::ArrayXXd& grad) {
   double worst = 0;
-  Eigen::ArrayXXd probe = pred;
-  for (Eigen::Index i = 0; i < pred.size(); ++i) {
+  Eigen::ArrayXXd probe = x;
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
     const double h = 1e-6;
-    probe(i) = pred(i) + h;
-    const double up = loss.forward(probe, target);
-    probe(i) = pred(i) - h;
-    const double down = loss.forward(probe, target);
-    probe(i) = pred(i);
+    probe(i) = x(i) + h;
+    const double up = f(probe);
+    probe(i) = x(i) - h;
+    const double down = f(probe);
+    probe(i) = x(i);
     worst = std::fmax(worst, std::abs((up - down) / (2 * h) - grad(i)));
   }
   return worst;
+}
+
+/// The same for a loss's pred.
+template <class Loss>
+double finite_difference_error(const Loss& loss, const Eigen::ArrayXXd& pred, const Eigen::ArrayXXd& target,
+                               const Eigen::ArrayXXd& grad) {
+  return finite_difference_error([&](const Eigen::ArrayXXd& p) { return loss.forward(p, target); }, pred, grad);
 }
 
 template <class Loss>
@@ -34,6 +40,22 @@ bool show(const std::string& title, const Loss& loss, const Eigen::ArrayXXd& pre
   std::printf("%-14s loss = %9.6f  grad =", title.c_str(), value);
   for (Eigen::Index i = 0; i < grad.rows(); ++i) std::printf(" [% .4f % .4f]", grad(i, 0), grad(i, 1));
   std::printf("  (finite-difference error %.1e)\n", error);
+  return error < 1e-6;
+}
+
+/// Contrastive: pairs of embeddings (row i of x1 with row i of x2) and 0/1 labels; the
+/// fused pass writes both gradients, each checked against central differences.
+template <class Loss>
+bool show_pairs(const std::string& title, const Loss& loss, const Eigen::ArrayXXd& x1, const Eigen::ArrayXXd& x2,
+                const Eigen::ArrayXi& similar0_dissimilar1) {
+  Eigen::ArrayXXd g1(x1.rows(), x1.cols()), g2(x2.rows(), x2.cols());
+  const double value = loss.forward_backward(x1, x2, similar0_dissimilar1, g1, g2);
+  const auto wrt_x1 = [&](const Eigen::ArrayXXd& p) { return loss.forward(p, x2, similar0_dissimilar1); };
+  const auto wrt_x2 = [&](const Eigen::ArrayXXd& p) { return loss.forward(x1, p, similar0_dissimilar1); };
+  const double error =
+      std::fmax(finite_difference_error(wrt_x1, x1, g1), finite_difference_error(wrt_x2, x2, g2));
+  std::printf("%-14s loss = %9.6f  dx1 row 0 = [% .4f % .4f]  (finite-difference error %.1e)\n", title.c_str(), value,
+              g1(0, 0), g1(0, 1), error);
   return error < 1e-6;
 }
 
@@ -51,6 +73,15 @@ int main() {
   ok &= show("MAE (mean)", lossfn::MAE<>{}, pred, target);
   ok &= show("RMSE (mean)", lossfn::RMSE<>{}, pred, target);
   ok &= show("Huber delta=1", lossfn::Huber<>{1.0}, pred, target);
+
+  // pairs of 2-D embeddings: 0 = similar pair, 1 = dissimilar pair
+  Eigen::ArrayXXd x1(3, 2), x2(3, 2);
+  x1 << 0.1, 0.9, 1.0, 0.0, -0.5, 0.5;
+  x2 << 0.3, 0.7, 0.2, 0.1, -0.4, 0.9;
+  Eigen::ArrayXi pair_labels(3);
+  pair_labels << 0, 1, 1;
+  ok &= show_pairs("Contrastive", lossfn::Contrastive<>{1.0}, x1, x2, pair_labels);
+  ok &= show_pairs("  (cosine)", lossfn::Contrastive<>{1.0, lossfn::Distance::Cosine}, x1, x2, pair_labels);
 
   // None keeps one loss per element; backward takes the upstream gradient
   const lossfn::MSE<lossfn::None> per_element;

@@ -12,4 +12,4 @@
 // classification and distributions
 // (cross_entropy.hpp, kl_divergence.hpp)
 // metric learning
-// (contrastive.hpp)
+#include "contrastive.hpp"
