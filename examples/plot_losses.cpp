@@ -6,7 +6,13 @@
 //
 // Each file is one figure: a '#' header naming the columns, then rows of
 //   x, value_1, derivative_1, value_2, derivative_2, ...
-#include <lossfn/lossfn.hpp>
+#include <lossfn/contrastive.hpp>
+#include <lossfn/cross_entropy.hpp>
+#include <lossfn/huber.hpp>
+#include <lossfn/kl_divergence.hpp>
+#include <lossfn/mae.hpp>
+#include <lossfn/mse.hpp>
+#include <lossfn/rmse.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -115,7 +121,8 @@ std::vector<std::vector<double>> read(const std::string& path) {
 /// (v[i+1] - v[i-1]) / (x[i+1] - x[i-1]). That difference is off by about
 /// h^2/6 f''' = (d[i+1] - 2 d[i] + d[i-1]) / 6 on a smooth curve, so the check
 /// allows twice that (estimated from the derivative column) plus 1e-6 relative.
-/// Returns the largest error seen, or -1 if the file does not match the figure.
+/// Returns the largest error seen, relative to max(1, |derivative|), or -1 if the
+/// check fails or the file does not match the figure.
 double check(const std::string& dir, const Figure& f) {
   const auto rows = read(dir + "/" + f.file);
   const std::size_t columns = 1 + 2 * f.curves.size();
@@ -139,7 +146,7 @@ double check(const std::string& dir, const Figure& f) {
                     f.curves[k].label.c_str(), x1, analytic, numeric);
         return -1;
       }
-      worst = std::max(worst, error);
+      worst = std::max(worst, error / std::max(1.0, std::abs(analytic)));
     }
   }
   return worst;
@@ -168,11 +175,86 @@ std::vector<Figure> regression_figures() {
   return figures;
 }
 
+/// CrossEntropy (logits, class-index target) of one sample with K = 3 as a
+/// function of the true class's logit z, the other two logits 0:
+/// L = log(e^z + 2) - z, dL/dz = p - 1 (smoothing eps: p - (1 - eps) - eps/3).
+Curve cross_entropy_curve(const std::string& label, double smoothing, const std::vector<double>& logits) {
+  lossfn::CrossEntropyOptions options;
+  options.label_smoothing = smoothing;
+  const lossfn::CrossEntropy<lossfn::Sum> ce(options);
+  Curve c{label, {}, {}, {}};
+  Eigen::ArrayXXd z = Eigen::ArrayXXd::Zero(1, 3), grad(1, 3);
+  const Eigen::Matrix<int, 1, 1> target(0);
+  for (double v : logits) {
+    z(0, 0) = v;
+    c.value.push_back(ce.forward_backward(z, target, grad));
+    c.slope.push_back(grad(0, 0));
+  }
+  return c;
+}
+
+/// KL(P || Q) for two classes, Q = (q, 1 - q) given as probabilities, as a
+/// function of q. backward gives dL/dQ_1 and dL/dQ_2; along the line
+/// Q = (q, 1 - q) the derivative is dL/dQ_1 - dL/dQ_2 = -P_1/q + P_2/(1 - q).
+Curve kl_curve(const std::string& label, double p1, const std::vector<double>& qs) {
+  lossfn::KLDivergenceOptions options;
+  options.input = lossfn::Input::Probabilities;
+  const lossfn::KLDivergence<lossfn::Sum> kl(options);
+  Curve c{label, {}, {}, {}};
+  Eigen::ArrayXXd q(1, 2), grad(1, 2), p(1, 2);
+  p << p1, 1 - p1;
+  for (double v : qs) {
+    q << v, 1 - v;
+    c.value.push_back(kl.forward_backward(q, p, grad));
+    c.slope.push_back(grad(0, 0) - grad(0, 1));
+  }
+  return c;
+}
+
+/// Contrastive (Euclidean) of one pair at distance D: x1 = (D, 0), x2 = (0, 0), so
+/// dL/dx1 along the first axis is dL/dD. At D = 0 lossfn's gradient is 0 for
+/// both labels (the similar pair's smooth D, the dissimilar pair's subgradient).
+Curve contrastive_curve(const std::string& label, double margin, int y, const std::vector<double>& distances,
+                        std::vector<double> kinks) {
+  const lossfn::Contrastive<lossfn::Sum> loss(margin);
+  Curve c{label, {}, {}, std::move(kinks)};
+  Eigen::ArrayXXd x1 = Eigen::ArrayXXd::Zero(1, 2), x2 = Eigen::ArrayXXd::Zero(1, 2);
+  Eigen::ArrayXXd g1(1, 2), g2(1, 2);
+  const Eigen::Matrix<int, 1, 1> label_y(y);
+  for (double d : distances) {
+    x1(0, 0) = d;
+    c.value.push_back(loss.forward_backward(x1, x2, label_y, g1, g2));
+    c.slope.push_back(g1(0, 0));
+  }
+  return c;
+}
+
+std::vector<Figure> other_figures() {
+  std::vector<Figure> figures;
+  const std::vector<double> z = grid(-6, 6, 600);
+  figures.push_back({"cross_entropy.csv",
+                     z,
+                     {cross_entropy_curve("no smoothing", 0.0, z),
+                      cross_entropy_curve("label smoothing 0.1", 0.1, z)}});
+  const std::vector<double> q = grid(0.02, 0.98, 480);
+  figures.push_back({"kl_divergence.csv",
+                     q,
+                     {kl_curve("P = (0.3 0.7)", 0.3, q), kl_curve("P = (1 0) one-hot", 1.0, q)}});
+  const std::vector<double> d = grid(0, 2.5, 500);
+  figures.push_back({"contrastive.csv",
+                     d,
+                     {contrastive_curve("similar (Y = 0)", 1.0, 0, d, {}),
+                      contrastive_curve("dissimilar (Y = 1) M = 1", 1.0, 1, d, {0.0}),
+                      contrastive_curve("dissimilar (Y = 1) M = 2", 2.0, 1, d, {0.0})}});
+  return figures;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : ".";
   std::vector<Figure> figures = regression_figures();
+  for (Figure& f : other_figures()) figures.push_back(std::move(f));
 
   bool ok = true;
   for (const Figure& f : figures) {
@@ -183,7 +265,7 @@ int main(int argc, char** argv) {
       std::printf("FAILED the finite-difference check\n");
       ok = false;
     } else {
-      std::printf("largest |derivative - finite difference| = %.2g\n", worst);
+      std::printf("largest |derivative - finite difference| / max(1, |derivative|) = %.2g\n", worst);
     }
   }
   std::puts(ok ? "plot_losses: every derivative column matches the slope of its value column"
