@@ -1,0 +1,246 @@
+#include <lossfn/cross_entropy.hpp>
+#include <lossfn/kl_divergence.hpp>
+
+#include <limits>
+#include <string>
+
+#include "catch.hpp"
+#include "gradient_check.hpp"
+#include "rowwise.hpp"
+
+using lossfn::Input;
+using lossfn::KLDivergence;
+using lossfn::KLDivergenceOptions;
+using lossfn_test::ContainsSubstring;
+using lossfn_test::max_error;
+using lossfn_test::RowsCM;
+using lossfn_test::RowsRM;
+using lossfn_test::scalar_error;
+
+namespace {
+
+using LD = Eigen::Array<long double, Eigen::Dynamic, Eigen::Dynamic>;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+KLDivergenceOptions options(Input input, bool log_target) {
+  KLDivergenceOptions o;
+  o.input = input;
+  o.log_target = log_target;
+  return o;
+}
+
+/// Q in the given form: probabilities in [0.05, 1] (used as given, not normalised).
+template <class Plain>
+Plain random_q(Input form, Eigen::Index m, Eigen::Index classes, unsigned seed) {
+  if (form == Input::Probabilities) return lossfn_test::random_array<Plain>(m, classes, seed, 0.05, 1.0);
+  if (form == Input::LogProbabilities) return lossfn_test::random_array<Plain>(m, classes, seed, -4.0, -0.1);
+  return lossfn_test::random_array<Plain>(m, classes, seed, -3.0, 3.0);
+}
+
+/// The reference, in long double: sum_k P_k (log P_k - log Q_k) per row, 0 log 0 = 0.
+template <class Plain>
+LD reference_kl(const Plain& q, const Plain& p, Input form) {
+  LD log_q = q.template cast<long double>();
+  if (form == Input::Logits) log_q = lossfn_test::reference_softmax(q).log();
+  if (form == Input::Probabilities) log_q = log_q.log();
+  const LD pl = p.template cast<long double>();
+  LD terms = LD::Zero(p.rows(), p.cols());
+  for (Eigen::Index i = 0; i < p.rows(); ++i)
+    for (Eigen::Index k = 0; k < p.cols(); ++k)
+      if (pl(i, k) != 0) terms(i, k) = pl(i, k) * (std::log(pl(i, k)) - log_q(i, k));
+  return terms.rowwise().sum();
+}
+
+template <class Plain>
+void run_matrix(Eigen::Index m, Eigen::Index classes, unsigned seed) {
+  for (Input form : {Input::Logits, Input::Probabilities, Input::LogProbabilities}) {
+    const Plain q = random_q<Plain>(form, m, classes, seed);
+    // a target with exact zeros (0 log 0 = 0) that still sums to 1 per row
+    Plain p = lossfn_test::random_distributions<Plain>(m, classes, seed + 1);
+    if (classes > 2) p.col(1).setZero();
+    for (Eigen::Index i = 0; i < m; ++i) p.row(i) /= p.row(i).sum();
+    const Plain log_p = p.log();  // -inf where p = 0
+    const LD expected = reference_kl(q, p, form);
+    for (bool log_target : {false, true}) {
+      CAPTURE(static_cast<int>(form), log_target);
+      const KLDivergenceOptions o = options(form, log_target);
+      const Plain& target = log_target ? log_p : p;
+      const Eigen::ArrayXd terms = KLDivergence<lossfn::None>(o).forward(q, target);
+      CHECK(max_error(terms, expected.cast<double>()) < 1e-13);
+      CHECK(scalar_error(KLDivergence<>(o).forward(q, target), static_cast<double>(expected.sum() / m)) < 1e-13);
+      const auto make = [&](auto reduction) { return KLDivergence<decltype(reduction)>(o); };
+      lossfn_test::check_rowwise_gradients("KLDivergence", make, q, target, static_cast<double>(m), seed + 2);
+      // soft targets that do not sum to 1 get the true gradient as well
+      const Plain loose = 1.7 * p;
+      const Plain loose_target = log_target ? Plain(loose.log()) : loose;
+      lossfn_test::check_rowwise_gradients("KLDivergence", make, q, loose_target, static_cast<double>(m), seed + 3);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("KLDivergence: every input form x log_target x reduction, against finite differences") {
+  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {37, 4}};
+  unsigned seed = 200;
+  for (const auto& shape : shapes) {
+    run_matrix<RowsCM>(shape[0], shape[1], seed);
+    run_matrix<RowsRM>(shape[0], shape[1], seed + 50);
+    seed += 100;
+  }
+}
+
+TEST_CASE("KLDivergence: hand-computed values") {
+  RowsCM p(2, 2), q(2, 2);
+  p << 0.5, 0.5, 1.0, 0.0;
+  q << 0.25, 0.75, 0.5, 0.5;
+  // row 0: 0.5 log(0.5 / 0.25) + 0.5 log(0.5 / 0.75) = 0.5 log(4/3); row 1: 1 log(1 / 0.5) + 0 = log 2
+  const double row0 = 0.5 * std::log(4.0 / 3.0), row1 = std::log(2.0);
+  const KLDivergence<> kl(options(Input::Probabilities, false));
+  CHECK(kl.forward(q, p) == Approx((row0 + row1) / 2).epsilon(1e-15));  // batchmean
+  CHECK(KLDivergence<lossfn::Sum>(options(Input::Probabilities, false)).forward(q, p) ==
+        Approx(row0 + row1).epsilon(1e-15));
+  RowsCM expected(2, 2);  // -P / Q / m
+  expected << -2.0 / 2, -(0.5 / 0.75) / 2, -2.0 / 2, 0.0;
+  CHECK(max_error(kl.backward(q, p), expected) < 1e-15);
+  // logits: the notes' (p - y) / m for a normalised target
+  const RowsCM z = q.log() + 3.0;  // softmax(z) = q, rows of q sum to 1
+  CHECK(KLDivergence<>{}.forward(z, p) == Approx((row0 + row1) / 2).epsilon(1e-14));
+  CHECK(max_error(KLDivergence<>{}.backward(z, p), (q - p) / 2.0) < 1e-15);
+  // log-probabilities: -P / m
+  CHECK(max_error(KLDivergence<>(options(Input::LogProbabilities, false)).backward(q.log(), p), -p / 2.0) < 1e-16);
+}
+
+TEST_CASE("KLDivergence: properties") {
+  const Eigen::Index m = 21, classes = 5;
+  const RowsCM p = lossfn_test::random_distributions<RowsCM>(m, classes, 71);
+  const RowsCM q = lossfn_test::random_distributions<RowsCM>(m, classes, 72);
+
+  SECTION("KL(P || P) = 0 with a zero gradient, for every form of Q") {
+    CHECK(std::abs(KLDivergence<>(options(Input::Probabilities, false)).forward(p, p)) < 1e-16);
+    // (Eigen's vectorised and scalar log may differ in the last bit: not exactly 0)
+    CHECK(std::abs(KLDivergence<>(options(Input::LogProbabilities, false)).forward(RowsCM(p.log()), p)) < 1e-15);
+    CHECK(std::abs(KLDivergence<>{}.forward(RowsCM(p.log() - 1.5), p)) < 1e-15);
+    CHECK(std::abs(KLDivergence<>(options(Input::Logits, true)).forward(RowsCM(p.log() + 2.0), RowsCM(p.log()))) <
+          1e-15);
+    CHECK(KLDivergence<>{}.backward(RowsCM(p.log()), p).abs().maxCoeff() < 1e-16);
+  }
+  SECTION("KL >= 0 for normalised P and Q, every sample, every form") {
+    CHECK((KLDivergence<lossfn::None>(options(Input::Probabilities, false)).forward(q, p) >= 0).all());
+    CHECK((KLDivergence<lossfn::None>(options(Input::LogProbabilities, false)).forward(RowsCM(q.log()), p) >= 0)
+              .all());
+    const RowsCM z = lossfn_test::random_array<RowsCM>(m, classes, 73, -5, 5);
+    CHECK((KLDivergence<lossfn::None>{}.forward(z, p) >= 0).all());
+  }
+  SECTION("for one-hot P, KL = CE (the entropy of P is 0), value and gradient") {
+    const Eigen::ArrayXi t = lossfn_test::random_classes(m, classes, 74);
+    const RowsCM y = lossfn_test::one_hot<RowsCM>(t, classes);
+    const RowsCM z = lossfn_test::random_array<RowsCM>(m, classes, 75, -5, 5);
+    for (Input form : {Input::Logits, Input::Probabilities, Input::LogProbabilities}) {
+      const RowsCM pred = form == Input::Logits ? z : form == Input::Probabilities ? q : RowsCM(q.log());
+      lossfn::CrossEntropyOptions ce;
+      ce.input = form;
+      CHECK(KLDivergence<>(options(form, false)).forward(pred, y) ==
+            Approx(lossfn::CrossEntropy<>(ce).forward(pred, t)).epsilon(1e-14));
+      CHECK(max_error(KLDivergence<>(options(form, false)).backward(pred, y),
+                      lossfn::CrossEntropy<>(ce).backward(pred, t)) < 1e-15);
+      // the same with P given as log P (log 0 = -inf)
+      CHECK(KLDivergence<>(options(form, true)).forward(pred, RowsCM(y.log())) ==
+            Approx(lossfn::CrossEntropy<>(ce).forward(pred, t)).epsilon(1e-14));
+    }
+  }
+  SECTION("KL = CE(P, Q) - H(P)") {
+    lossfn::CrossEntropyOptions ce;
+    ce.input = Input::Probabilities;
+    const double entropy = -(p * p.log()).sum() / m;
+    CHECK(KLDivergence<>(options(Input::Probabilities, false)).forward(q, p) ==
+          Approx(lossfn::CrossEntropy<>(ce).forward(q, p) - entropy).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
+  SECTION("0 log 0 = 0: a zero target contributes nothing and no NaN, even where Q = 0") {
+    RowsCM p(1, 3), q(1, 3);
+    p << 0.0, 0.25, 0.75;
+    q << 0.0, 0.5, 0.5;
+    const double expected = 0.25 * std::log(0.5) + 0.75 * std::log(1.5);  // sum P log(P / Q) by hand
+    const KLDivergence<lossfn::Sum> kl(options(Input::Probabilities, false));
+    CHECK(kl.forward(q, p) == Approx(expected).epsilon(1e-15));
+    const RowsCM g = kl.backward(q, p);
+    CHECK(g.allFinite());
+    CHECK(g(0, 0) == 0.0);
+    const KLDivergence<lossfn::Sum> log_kl(options(Input::LogProbabilities, true));
+    CHECK(log_kl.forward(RowsCM(q.log()), RowsCM(p.log())) == Approx(expected).epsilon(1e-15));
+    CHECK(log_kl.backward(RowsCM(q.log()), RowsCM(p.log())).allFinite());
+    const RowsCM z = (RowsCM(1, 3) << -kInf, 0.0, 0.0).finished();  // softmax(z) = q
+    CHECK(KLDivergence<lossfn::Sum>{}.forward(z, p) == Approx(expected).epsilon(1e-15));
+    CHECK(KLDivergence<lossfn::Sum>{}.backward(z, p).allFinite());
+    // P > 0 where Q = 0: +inf, as the math says
+    CHECK(kl.forward(q, RowsCM((RowsCM(1, 3) << 0.5, 0.25, 0.25).finished())) == kInf);
+  }
+  SECTION("logits +-1e4 and K = 1e4 classes") {
+    RowsCM z(2, 2), p(2, 2);
+    z << 1e4, -1e4, -1e4, 1e4;
+    p << 0.0, 1.0, 0.0, 1.0;
+    // row 0: -log softmax_1 = 2e4 exactly (log(1 + e^-2e4) = 0); row 1: 0
+    const Eigen::ArrayXd terms = KLDivergence<lossfn::None>{}.forward(z, p);
+    CHECK(terms(0) == 2e4);
+    CHECK(terms(1) == 0.0);
+    CHECK(KLDivergence<>{}.backward(z, p).allFinite());
+    const Eigen::ArrayXXf zf = z.cast<float>(), pf = p.cast<float>();
+    CHECK(KLDivergence<lossfn::Sum>{}.forward(zf, pf) == 2e4f);
+    const Eigen::Index classes = 10000;
+    const RowsRM big = lossfn_test::random_array<RowsRM>(2, classes, 81, -20, 20);
+    const RowsRM target = lossfn_test::random_distributions<RowsRM>(2, classes, 82);
+    const double expected = static_cast<double>(reference_kl(big, target, Input::Logits).sum() / 2);
+    CHECK(scalar_error(KLDivergence<>{}.forward(big, target), expected) < 1e-12);
+    CHECK(scalar_error(KLDivergence<>{}.forward(RowsCM(big), RowsCM(target)), expected) < 1e-12);
+    CHECK(KLDivergence<>{}.backward(big, target).allFinite());
+  }
+  SECTION("storage orders, Blocks, Maps, Matrix, float and long double") {
+    const Eigen::Index m = 18, classes = 6;
+    const RowsCM z = lossfn_test::random_array<RowsCM>(m, classes, 91, -3, 3);
+    const RowsCM p = lossfn_test::random_distributions<RowsCM>(m, classes, 92);
+    const KLDivergence<> kl;
+    const double value = kl.forward(z, p);
+    const RowsCM grad = kl.backward(z, p);
+    CHECK(scalar_error(kl.forward(RowsRM(z), p), value) < 1e-15);
+    CHECK(max_error(kl.backward(RowsRM(z), RowsRM(p)), grad) < 1e-16);
+    CHECK(scalar_error(kl.forward(z.matrix(), p.matrix()), value) < 1e-15);
+    RowsCM big = RowsCM::Zero(m + 3, classes + 2);
+    big.block(3, 2, m, classes) = z;
+    RowsRM big_grad = RowsRM::Constant(m + 1, classes + 1, 4.0);
+    CHECK(scalar_error(kl.forward_backward(big.block(3, 2, m, classes), p, big_grad.block(1, 0, m, classes)), value) <
+          1e-15);
+    CHECK(max_error(big_grad.block(1, 0, m, classes), grad) < 1e-16);
+    const Eigen::Map<const RowsCM> map(z.data(), m, classes);
+    CHECK(scalar_error(kl.forward(map, p * 1.0), value) < 1e-15);
+    const Eigen::ArrayXXf zf = z.cast<float>(), pf = p.cast<float>();
+    Eigen::ArrayXXf gf(m, classes);
+    CHECK(scalar_error(kl.forward_backward(zf, pf, gf), kl.forward(RowsCM(zf.cast<double>()), RowsCM(pf.cast<double>()))) <
+          lossfn_test::Tolerance<float>::rel);
+    CHECK(max_error(gf, kl.backward(RowsCM(zf.cast<double>()), RowsCM(pf.cast<double>()))) <
+          lossfn_test::Tolerance<float>::rel);
+    const Eigen::Array<long double, Eigen::Dynamic, Eigen::Dynamic> zl = z.cast<long double>(),
+                                                                     pl = p.cast<long double>();
+    CHECK(scalar_error(static_cast<double>(kl.forward(zl, pl)), value) < 1e-13);
+  }
+}
+
+TEST_CASE("KLDivergence: errors") {
+  const RowsCM z = lossfn_test::random_array<RowsCM>(3, 4, 95);
+  const RowsCM p = lossfn_test::random_distributions<RowsCM>(3, 4, 96);
+  RowsCM out = RowsCM::Constant(3, 4, 42.0);
+  CHECK_THROWS_AS(KLDivergence<>{}.forward(z, RowsCM(4, 3)), lossfn::shape_error);
+  CHECK_THROWS_WITH(KLDivergence<>{}.forward_backward(z, RowsCM::Zero(3, 3), out),
+                    "lossfn::KLDivergence::forward_backward: pred is 3x4 but target is 3x3");
+  CHECK_THROWS_AS(KLDivergence<>{}.forward_backward(z, p, out.block(0, 0, 3, 3)), lossfn::shape_error);
+  CHECK_THROWS_WITH(KLDivergence<lossfn::None>{}.backward(z, p, Eigen::ArrayXd::Ones(4)),
+                    "lossfn::KLDivergence::backward: pred is 3x4 but upstream is 4x1 (expected 3x1)");
+  CHECK((out == 42.0).all());
+  CHECK_THROWS_WITH(KLDivergence<>{}.forward(RowsCM(0, 4), RowsCM(0, 4)),
+                    ContainsSubstring("lossfn::KLDivergence::forward: empty input"));
+  CHECK(KLDivergence<lossfn::Sum>{}.forward(RowsCM(0, 4), RowsCM(0, 4)) == 0.0);
+  CHECK_THROWS_WITH(KLDivergence<>(options(static_cast<Input>(-1), false)),
+                    "lossfn::KLDivergence::constructor: input is not a lossfn::Input value");
+}
