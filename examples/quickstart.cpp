@@ -59,6 +59,19 @@ bool show_pairs(const std::string& title, const Loss& loss, const Eigen::ArrayXX
   return error < 1e-6;
 }
 
+/// CrossEntropy and KLDivergence: one row of logits per sample, one column per class;
+/// targets are class indices or rows of probabilities.
+template <class Loss, class Target>
+bool show_classes(const std::string& title, const Loss& loss, const Eigen::ArrayXXd& logits, const Target& target) {
+  Eigen::ArrayXXd grad(logits.rows(), logits.cols());
+  const double value = loss.forward_backward(logits, target, grad);
+  const auto f = [&](const Eigen::ArrayXXd& z) { return loss.forward(z, target); };
+  const double error = finite_difference_error(f, logits, grad);
+  std::printf("%-14s loss = %9.6f  grad row 0 = [% .4f % .4f % .4f]  (finite-difference error %.1e)\n", title.c_str(),
+              value, grad(0, 0), grad(0, 1), grad(0, 2), error);
+  return error < 1e-6;
+}
+
 }  // namespace
 
 int main() {
@@ -82,6 +95,20 @@ int main() {
   pair_labels << 0, 1, 1;
   ok &= show_pairs("Contrastive", lossfn::Contrastive<>{1.0}, x1, x2, pair_labels);
   ok &= show_pairs("  (cosine)", lossfn::Contrastive<>{1.0, lossfn::Distance::Cosine}, x1, x2, pair_labels);
+
+  // classification: 3 samples, 3 classes; logits in, class indices or probabilities as targets
+  Eigen::ArrayXXd logits(3, 3), soft(3, 3);
+  logits << 2.0, 0.5, -1.0, 0.1, 0.2, 0.3, -2.0, 1.0, 3.0;
+  soft << 0.7, 0.2, 0.1, 0.0, 0.5, 0.5, 0.1, 0.1, 0.8;
+  Eigen::ArrayXi classes(3);
+  classes << 0, 2, 2;
+  ok &= show_classes("CrossEntropy", lossfn::CrossEntropy<>{}, logits, classes);
+  lossfn::CrossEntropyOptions smoothed;
+  smoothed.label_smoothing = 0.1;
+  smoothed.class_weights = (Eigen::ArrayXd(3) << 1.0, 2.0, 0.5).finished();
+  ok &= show_classes("  (w, eps=0.1)", lossfn::CrossEntropy<>{smoothed}, logits, classes);
+  ok &= show_classes("  (soft)", lossfn::CrossEntropy<>{}, logits, soft);
+  ok &= show_classes("KLDivergence", lossfn::KLDivergence<>{}, logits, soft);
 
   // None keeps one loss per element; backward takes the upstream gradient
   const lossfn::MSE<lossfn::None> per_element;

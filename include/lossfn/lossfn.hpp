@@ -10,6 +10,7 @@
 #include "rmse.hpp"
 #include "huber.hpp"
 // classification and distributions
-// (cross_entropy.hpp, kl_divergence.hpp)
+#include "cross_entropy.hpp"
+#include "kl_divergence.hpp"
 // metric learning
 #include "contrastive.hpp"
