@@ -63,6 +63,40 @@ using column_t = std::conditional_t<std::is_base_of<Eigen::ArrayBase<P>, P>::val
 /// Placeholder for an output a sweep does not write.
 struct Skip {};
 
+/// out1 = p a + q b and out2 = q a + r b for a block of rows, with p, q, r one
+/// coefficient per row: row by row when the inputs are row-major, column by column
+/// otherwise, so that every statement is a contiguous (vectorised) vector operation.
+template <bool RowMajor, class O1, class O2, class A, class B, class C>
+void combine(O1& out1, O2& out2, const A& a, const B& b, const C& p, const C& q, const C& r) {
+  if constexpr (RowMajor) {
+    for (Eigen::Index i = 0; i < a.rows(); ++i) {
+      assign(out1.row(i), p(i) * a.row(i) + q(i) * b.row(i));
+      assign(out2.row(i), q(i) * a.row(i) + r(i) * b.row(i));
+    }
+  } else {
+    for (Eigen::Index j = 0; j < a.cols(); ++j) {
+      assign(out1.col(j), p * a.col(j) + q * b.col(j));
+      assign(out2.col(j), q * a.col(j) + r * b.col(j));
+    }
+  }
+}
+
+/// out1 = k (a - b) and out2 = -out1, traversed as in combine.
+template <bool RowMajor, class O1, class O2, class A, class B, class C>
+void difference(O1& out1, O2& out2, const A& a, const B& b, const C& k) {
+  if constexpr (RowMajor) {
+    for (Eigen::Index i = 0; i < a.rows(); ++i) {
+      assign(out1.row(i), k(i) * (a.row(i) - b.row(i)));
+      assign(out2.row(i), k(i) * (b.row(i) - a.row(i)));
+    }
+  } else {
+    for (Eigen::Index j = 0; j < a.cols(); ++j) {
+      assign(out1.col(j), k * (a.col(j) - b.col(j)));
+      assign(out2.col(j), k * (b.col(j) - a.col(j)));
+    }
+  }
+}
+
 /// One pass over the rows, a block of rows at a time. For each row: measure D, the loss
 ///   l = (1 - Y) 1/2 D^2 + Y 1/2 max(0, M - D)^2,
 /// and, when g1/g2 are given, write w_i dl/dx1 and w_i dl/dx2, where
@@ -136,8 +170,7 @@ accumulator_t<scalar_t<A>> sweep(double margin, const A& x1, const B& x2, const 
         const BufS p = (-t * cos * inv_a * inv_a).template cast<S>();
         const BufS q = (t * inv_a * inv_b).template cast<S>();
         const BufS r = (-t * cos * inv_b * inv_b).template cast<S>();
-        assign(out1, a.colwise() * p + b.colwise() * q);
-        assign(out2, a.colwise() * q + b.colwise() * r);
+        combine<std::decay_t<A>::IsRowMajor>(out1, out2, a, b, p, q, r);
       } else {
         // g1 = k (a - b), g2 = -g1. Euclidean: dD/da = (a - b)/D, so k = dl/dD / D, which
         // is exactly 1 for a similar pair; for a dissimilar pair at D = 0 (a = b) the
@@ -149,8 +182,7 @@ accumulator_t<scalar_t<A>> sweep(double margin, const A& x1, const B& x2, const 
           k = Acc(2) * dl_dD;
         }
         const BufS ks = (w * k).template cast<S>();
-        assign(out1, (a - b).colwise() * ks);
-        assign(out2, (b - a).colwise() * ks);
+        difference<std::decay_t<A>::IsRowMajor>(out1, out2, a, b, ks);
       }
     }
   }
