@@ -1,3 +1,6 @@
+// first: Eigen allocations become observable (see no_malloc.hpp)
+#include "no_malloc.hpp"
+
 #include <lossfn/cross_entropy.hpp>
 
 #include <cstdint>
@@ -147,8 +150,8 @@ void run_matrix(Eigen::Index m, Eigen::Index classes, unsigned seed) {
 }  // namespace
 
 TEST_CASE("CrossEntropy: every input form x target form x option x reduction, against finite differences") {
-  // 37 rows cross the kernel's column-major blocks of 16 rows with a tail
-  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {37, 4}};
+  // 150 rows: two full column-major blocks (64 rows in double) and a tail
+  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {150, 4}};
   unsigned seed = 100;
   for (const auto& shape : shapes) {
     run_matrix<RowsCM>(shape[0], shape[1], seed);
@@ -373,7 +376,7 @@ TEST_CASE("CrossEntropy: storage orders, Map, Block, Matrix and expression input
 }
 
 TEST_CASE("CrossEntropy: float agrees with double; long double compiles") {
-  const Eigen::Index m = 33, classes = 7;
+  const Eigen::Index m = 150, classes = 7;  // a full column-major float block (128 rows) and a tail
   for (Input form : {Input::Logits, Input::Probabilities, Input::LogProbabilities}) {
     CAPTURE(form_name(form));
     const Eigen::ArrayXXf pred = random_pred<RowsCM>(form, m, classes, 41).cast<float>();
@@ -574,4 +577,39 @@ TEST_CASE("CrossEntropy: errors name the loss, the function, the shapes, rows an
   }
   // a failed call wrote nothing
   CHECK((out == 42.0).all());
+}
+
+TEST_CASE("CrossEntropy: forward (Sum, Mean) and forward_backward into a caller's gradient allocate nothing") {
+  const Eigen::Index m = 150, classes = 9;  // column-major: full blocks and a tail
+  const Classes t = lossfn_test::random_classes(m, classes, 101);
+  for (Input form : {Input::Logits, Input::Probabilities, Input::LogProbabilities}) {
+    CAPTURE(form_name(form));
+    const RowsCM z = random_pred<RowsCM>(form, m, classes, 102);
+    const RowsRM z_rm = z;
+    const RowsCM y = lossfn_test::random_distributions<RowsCM>(m, classes, 103);
+    const Eigen::ArrayXXf zf = z.cast<float>(), yf = y.cast<float>();
+    RowsCM g(m, classes);
+    RowsRM g_rm(m, classes);
+    Eigen::ArrayXXf gf(m, classes);
+    CrossEntropyOptions o;
+    o.input = form;
+    o.label_smoothing = 0.1;
+    o.class_weights = Eigen::ArrayXd::Constant(classes, 2.0);
+    o.ignore_index = 4;
+    const CrossEntropy<> mean(o), plain;
+    const CrossEntropy<lossfn::Sum> sum(o);
+    o.ignore_index.reset();
+    const CrossEntropy<> soft(o);
+    const lossfn_test::NoHeapAllocation no_heap;
+    CHECK_THROWS_AS(Eigen::ArrayXd(3), lossfn_test::eigen_assertion_failed);  // the guard works
+    CHECK_NOTHROW(mean.forward(z, t));
+    CHECK_NOTHROW(sum.forward(z_rm, t));
+    CHECK_NOTHROW(mean.forward_backward(z, t, g));
+    CHECK_NOTHROW(sum.forward_backward(z_rm, t, g_rm));
+    CHECK_NOTHROW(plain.forward_backward(z, t, g));
+    CHECK_NOTHROW(soft.forward(z, y));
+    CHECK_NOTHROW(soft.forward_backward(z_rm, y, g_rm));
+    CHECK_NOTHROW(soft.forward_backward(zf, yf, gf));
+    CHECK_NOTHROW(mean.forward_backward(zf, t, gf));
+  }
 }

@@ -1,3 +1,6 @@
+// first: Eigen allocations become observable (see no_malloc.hpp)
+#include "no_malloc.hpp"
+
 #include <lossfn/cross_entropy.hpp>
 #include <lossfn/kl_divergence.hpp>
 
@@ -81,7 +84,8 @@ void run_matrix(Eigen::Index m, Eigen::Index classes, unsigned seed) {
 }  // namespace
 
 TEST_CASE("KLDivergence: every input form x log_target x reduction, against finite differences") {
-  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {37, 4}};
+  // 150 rows: two full column-major blocks (64 rows in double) and a tail
+  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {150, 4}};
   unsigned seed = 200;
   for (const auto& shape : shapes) {
     run_matrix<RowsCM>(shape[0], shape[1], seed);
@@ -198,7 +202,7 @@ TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
     CHECK(KLDivergence<>{}.backward(big, target).allFinite());
   }
   SECTION("storage orders, Blocks, Maps, Matrix, float and long double") {
-    const Eigen::Index m = 18, classes = 6;
+    const Eigen::Index m = 140, classes = 6;  // a full column-major float block (128 rows) and a tail
     const RowsCM z = lossfn_test::random_array<RowsCM>(m, classes, 91, -3, 3);
     const RowsCM p = lossfn_test::random_distributions<RowsCM>(m, classes, 92);
     const KLDivergence<> kl;
@@ -243,4 +247,24 @@ TEST_CASE("KLDivergence: errors") {
   CHECK(KLDivergence<lossfn::Sum>{}.forward(RowsCM(0, 4), RowsCM(0, 4)) == 0.0);
   CHECK_THROWS_WITH(KLDivergence<>(options(static_cast<Input>(-1), false)),
                     "lossfn::KLDivergence::constructor: input is not a lossfn::Input value");
+}
+
+TEST_CASE("KLDivergence: forward (Sum, Mean) and forward_backward into a caller's gradient allocate nothing") {
+  const Eigen::Index m = 150, classes = 9;
+  const RowsCM p = lossfn_test::random_distributions<RowsCM>(m, classes, 111);
+  const RowsCM log_p = p.log();
+  for (Input form : {Input::Logits, Input::Probabilities, Input::LogProbabilities}) {
+    const RowsCM q = random_q<RowsCM>(form, m, classes, 112);
+    const RowsRM q_rm = q;
+    RowsCM g(m, classes);
+    RowsRM g_rm(m, classes);
+    const KLDivergence<> kl(options(form, false));
+    const KLDivergence<lossfn::Sum> log_kl(options(form, true));
+    const lossfn_test::NoHeapAllocation no_heap;
+    CHECK_THROWS_AS(Eigen::ArrayXd(3), lossfn_test::eigen_assertion_failed);  // the guard works
+    CHECK_NOTHROW(kl.forward(q, p));
+    CHECK_NOTHROW(log_kl.forward(q_rm, log_p));
+    CHECK_NOTHROW(kl.forward_backward(q_rm, p, g_rm));
+    CHECK_NOTHROW(log_kl.forward_backward(q, log_p, g));
+  }
 }
