@@ -106,6 +106,21 @@ void difference(O1& out1, O2& out2, const A& a, const B& b, const C& k) {
   }
 }
 
+/// Per-row sums of f(a_row, b_row) over the columns, in the accumulator type, into
+/// out: a horizontal reduction per row when row-major; when column-major, one column
+/// at a time added to the running sums (contiguous runs, instead of Eigen's rowwise()
+/// walking across all d columns for every packet of rows).
+template <bool RowMajor, class Out, class A, class B, class F>
+void row_sums(Out& out, const A& a, const B& b, const F& f) {
+  using Acc = typename Out::Scalar;
+  if constexpr (RowMajor) {
+    out = f(a.template cast<Acc>(), b.template cast<Acc>()).rowwise().sum();
+  } else {
+    out.setZero(a.rows());
+    for (Eigen::Index j = 0; j < a.cols(); ++j) out += f(a.col(j).template cast<Acc>(), b.col(j).template cast<Acc>());
+  }
+}
+
 /// One pass over the rows, a block of rows at a time. For each row: measure D, the loss
 ///   l = (1 - Y) 1/2 D^2 + Y 1/2 max(0, M - D)^2,
 /// and, when g1/g2 are given, write w_i dl/dx1 and w_i dl/dx2, where
@@ -140,15 +155,18 @@ accumulator_t<scalar_t<A>> sweep(double margin, const A& x1, const B& x2, const 
     // the row's gradient is 0; `== 0` rather than `> 0` so that a NaN propagates).
     Buf D, cos, inv_a, inv_b;
     if constexpr (Dist == Distance::Cosine) {
-      const Buf aa = a.template cast<Acc>().square().rowwise().sum();
-      const Buf bb = b.template cast<Acc>().square().rowwise().sum();
+      Buf aa, bb, ab;
+      row_sums<A::IsRowMajor>(aa, a, b, [](const auto& u, const auto&) { return u.square(); });
+      row_sums<A::IsRowMajor>(bb, a, b, [](const auto&, const auto& v) { return v.square(); });
+      row_sums<A::IsRowMajor>(ab, a, b, [](const auto& u, const auto& v) { return u * v; });
       inv_a = (aa == Acc(0)).select(Acc(0), aa.sqrt().inverse());
       inv_b = (bb == Acc(0)).select(Acc(0), bb.sqrt().inverse());
       // (a.b / |a|) / |b|: each factor stays within range even for tiny or huge norms
-      cos = (a.template cast<Acc>() * b.template cast<Acc>()).rowwise().sum() * inv_a * inv_b;
+      cos = ab * inv_a * inv_b;
       D = Acc(1) - cos;
     } else {
-      const Buf s = (a - b).template cast<Acc>().square().rowwise().sum();
+      Buf s;
+      row_sums<A::IsRowMajor>(s, a, b, [](const auto& u, const auto& v) { return (u - v).square(); });
       if constexpr (Dist == Distance::Euclidean) {
         D = s.sqrt();
       } else {
