@@ -109,7 +109,9 @@ void difference(O1& out1, O2& out2, const A& a, const B& b, const C& k) {
 /// Per-row sums of f(a_row, b_row) over the columns, in the accumulator type, into
 /// out: a horizontal reduction per row when row-major; when column-major, one column
 /// at a time added to the running sums (contiguous runs, instead of Eigen's rowwise()
-/// walking across all d columns for every packet of rows).
+/// walking across all d columns for every packet of rows). Speed traded for accuracy:
+/// float rows are summed in double; summing them in float measured ~1.6x faster for
+/// row-major float (m = 1e5, d = 100), where the cast keeps the reduction from vectorising.
 template <bool RowMajor, class Out, class A, class B, class F>
 void row_sums(Out& out, const A& a, const B& b, const F& f) {
   using Acc = typename Out::Scalar;
