@@ -162,3 +162,175 @@ TEST_CASE("edge: exact predictions") {
   CHECK(lossfn::RMSE<>{}.backward(pred, target)(1) == 0.0);  // subgradient 0 at L = 0, not NaN
   CHECK(lossfn::MSE<>{}.backward(pred, target)(0) == 0.0);
 }
+
+// ---- distributions -------------------------------------------------------------
+
+namespace {
+
+template <class T>
+using Rows = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <class T>
+Rows<T> rows2(std::initializer_list<T> first, std::initializer_list<T> second) {
+  Rows<T> x(2, static_cast<Eigen::Index>(first.size()));
+  Eigen::Index j = 0;
+  for (T v : first) x(0, j++) = v;
+  j = 0;
+  for (T v : second) x(1, j++) = v;
+  return x;
+}
+
+lossfn::CrossEntropyOptions ce_input(lossfn::Input form) {
+  lossfn::CrossEntropyOptions o;
+  o.input = form;
+  return o;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("edge: CrossEntropy with logits at +-1e4", "", float, double) {
+  using T = TestType;
+  // row 0: z = (1e4, -1e4, 0), target 0; row 1: the same logits, target 1.
+  // log-softmax with the max subtracted: (0, -2e4, -1e4) - log(1 + e^-2e4 + e^-1e4) = (0, -2e4, -1e4)
+  // exactly (the exponentials underflow to 0), so loss_0 = 0 and loss_1 = 2e4, both exact in float.
+  const Rows<T> z = rows2<T>({T(1e4), T(-1e4), T(0)}, {T(1e4), T(-1e4), T(0)});
+  Eigen::ArrayXi target(2);
+  target << 0, 1;
+  const lossfn::CrossEntropy<lossfn::None> none;
+  const Col<T> losses = none.forward(z, target);
+  CHECK(losses(0) == T(0));
+  CHECK(losses(1) == T(2e4));
+  // gradient (Sum): softmax(z) - onehot = (1, 0, 0) - e_t
+  Rows<T> grad(2, 3);
+  const T total = lossfn::CrossEntropy<lossfn::Sum>{}.forward_backward(z, target, grad);
+  CHECK(total == T(2e4));
+  const Rows<T> expected = rows2<T>({T(0), T(0), T(0)}, {T(1), T(-1), T(0)});
+  // Not bit-exact in double: Eigen 3.4's vectorised exp clamps its argument at about
+  // -709.78, so e^-2e4 and e^-1e4 come out as ~5.6e-309 (a denormal) instead of 0.
+  // Documented in the README; the absolute error is below 1e-300. (Float sums and
+  // exponentiates in double here, and its results round to exactly 0.)
+  CHECK((grad - expected).abs().maxCoeff() <= T(1e-300));
+}
+
+TEMPLATE_TEST_CASE("edge: CrossEntropy and KL with logits at +-88.7", "", float, double) {
+  using T = TestType;
+  // exp(88.7) ~ 3.3e38 is just below FLT_MAX; a naive softmax overflows just above.
+  // z = (88.7, -88.7): log-softmax = (0, -177.4) - log(1 + e^-177.4); e^-177.4 ~ 8.6e-78
+  // is 0 in float and negligible in double, so loss for target 1 = 2 x 88.7.
+  const Rows<T> z = rows2<T>({T(88.7), T(-88.7)}, {T(-88.7), T(88.7)});
+  Eigen::ArrayXi target(2);
+  target << 1, 1;
+  const lossfn::CrossEntropy<lossfn::None> none;
+  const Col<T> losses = none.forward(z, target);
+  CHECK(static_cast<double>(losses(0)) == Approx(2 * static_cast<double>(T(88.7))).epsilon(1e-6));
+  CHECK(static_cast<double>(losses(1)) == Approx(0.0).margin(1e-6));
+  const Rows<T> grad = lossfn::CrossEntropy<lossfn::Sum>{}.backward(z, target);
+  CHECK(grad.allFinite());
+  CHECK(static_cast<double>(grad(0, 0)) == Approx(1.0));
+  CHECK(static_cast<double>(grad(0, 1)) == Approx(-1.0));
+  // KL(P || softmax(z)) with P = (0, 1): the same value (the P log P term is 0)
+  const Rows<T> p = rows2<T>({T(0), T(1)}, {T(0), T(1)});
+  const Col<T> kl = lossfn::KLDivergence<lossfn::None>{}.forward(z, p);
+  CHECK(static_cast<double>(kl(0)) == Approx(static_cast<double>(losses(0))).epsilon(1e-6));
+  CHECK(lossfn::KLDivergence<lossfn::Sum>{}.backward(z, p).allFinite());
+}
+
+TEMPLATE_TEST_CASE("edge: a probability of 1e-38 on the target class", "", float, double) {
+  using T = TestType;
+  // one-hot rows; pred puts 1e-38 on the target class (a float denormal: FLT_MIN ~ 1.18e-38).
+  // loss = -log(q) ~ 87.498; gradient w.r.t. probabilities -1/q ~ -1e38 (fits float).
+  const T q = T(1e-38);
+  const double qd = static_cast<double>(q);
+  const Rows<T> pred = rows2<T>({q, T(1) - q}, {T(0.5), T(0.5)});
+  Eigen::ArrayXi target(2);
+  target << 0, 1;
+  const lossfn::CrossEntropy<lossfn::Sum> ce(ce_input(lossfn::Input::Probabilities));
+  Rows<T> grad(2, 2);
+  const T total = ce.forward_backward(pred, target, grad);
+  CHECK(static_cast<double>(total) == Approx(-std::log(qd) + std::log(2.0)).epsilon(1e-6));
+  CHECK(static_cast<double>(grad(0, 0)) == Approx(-1.0 / qd).epsilon(1e-6));
+  CHECK(grad(0, 1) == T(0));  // c = 0 there: exactly 0
+  CHECK(static_cast<double>(grad(1, 1)) == Approx(-2.0));
+  // the same with a dense one-hot target, and as KL(onehot || q)
+  const Rows<T> onehot = rows2<T>({T(1), T(0)}, {T(0), T(1)});
+  CHECK(static_cast<double>(ce.forward(pred, onehot)) == Approx(static_cast<double>(total)).epsilon(1e-6));
+  lossfn::KLDivergenceOptions ko;
+  ko.input = lossfn::Input::Probabilities;
+  const lossfn::KLDivergence<lossfn::Sum> kl(ko);
+  CHECK(static_cast<double>(kl.forward(pred, onehot)) == Approx(static_cast<double>(total)).epsilon(1e-6));
+  const Rows<T> kl_grad = kl.backward(pred, onehot);
+  CHECK(static_cast<double>(kl_grad(0, 0)) == Approx(-1.0 / qd).epsilon(1e-6));
+  CHECK(kl_grad(0, 1) == T(0));  // P = 0: exactly 0
+  // as log-probabilities: loss -log q, gradient -1
+  const lossfn::CrossEntropy<lossfn::Sum> ce_log(ce_input(lossfn::Input::LogProbabilities));
+  // std::log per element: Eigen 3.4's vectorised float log is not accurate for denormals
+  const Rows<T> log_pred = pred.unaryExpr([](T v) { return std::log(v); });
+  CHECK(static_cast<double>(ce_log.forward(log_pred, target)) == Approx(-std::log(qd) + std::log(2.0)).epsilon(1e-6));
+  CHECK(ce_log.backward(log_pred, target)(0, 0) == T(-1));
+}
+
+TEST_CASE("edge: a probability of exactly 0 on the target class (documented: +inf, -inf)") {
+  const Rows<double> pred = rows2<double>({0.0, 1.0}, {0.5, 0.5});
+  Eigen::ArrayXi target(2);
+  target << 0, 0;
+  const lossfn::CrossEntropy<lossfn::Sum> ce(ce_input(lossfn::Input::Probabilities));
+  CHECK(ce.forward(pred, target) == kInf);  // -log 0
+  const Rows<double> grad = ce.backward(pred, target);
+  CHECK(grad(0, 0) == -kInf);  // -1 / 0
+  CHECK(grad(0, 1) == 0.0);
+  CHECK(grad(1, 0) == -2.0);
+}
+
+// ---- metric learning ---------------------------------------------------------------
+
+TEST_CASE("edge: contrastive pairs at distance exactly 0 and exactly M") {
+  using lossfn::Distance;
+  // x1 row 0 = x2 row 0 (D = 0); x1 row 1 = (0, 0), x2 row 1 = (3, 4): Euclidean D = 5 exactly
+  const Rows<double> x1 = rows2<double>({1.0, 2.0}, {0.0, 0.0}), x2 = rows2<double>({1.0, 2.0}, {3.0, 4.0});
+  Eigen::ArrayXd dissimilar(2), similar(2);
+  dissimilar << 1, 1;
+  similar << 0, 0;
+  SECTION("Euclidean, M = 5") {
+    const lossfn::Contrastive<lossfn::None> loss(5.0);
+    // dissimilar: D = 0 gives M^2/2 = 12.5 and the subgradient 0; D = M gives 0 and gradient 0
+    const Col<double> l = loss.forward(x1, x2, dissimilar);
+    CHECK(l(0) == 12.5);
+    CHECK(l(1) == 0.0);
+    const auto g = loss.backward(x1, x2, dissimilar, Col<double>::Ones(2));
+    CHECK((g.dx1.array() == 0.0).all());
+    CHECK((g.dx2.array() == 0.0).all());
+    // similar: D = 0 gives 0 and gradient 0; D = 5 gives 12.5 and dl/dx1 = x1 - x2 = (-3, -4)
+    const Col<double> ls = loss.forward(x1, x2, similar);
+    CHECK(ls(0) == 0.0);
+    CHECK(ls(1) == 12.5);
+    const auto gs = loss.backward(x1, x2, similar, Col<double>::Ones(2));
+    CHECK(gs.dx1(1, 0) == -3.0);
+    CHECK(gs.dx1(1, 1) == -4.0);
+    CHECK(gs.dx2(1, 1) == 4.0);
+    CHECK(gs.dx1(0, 0) == 0.0);
+  }
+  SECTION("SquaredEuclidean, M = 25 (D = 25 exactly)") {
+    const lossfn::Contrastive<lossfn::Sum> loss(25.0, Distance::SquaredEuclidean);
+    CHECK(loss.forward(x1, x2, dissimilar) == 25.0 * 25.0 / 2);  // row 0 at D = 0; row 1 at D = M: 0
+    const auto g = loss.backward(x1, x2, dissimilar);
+    CHECK((g.dx1.array() == 0.0).all());  // row 0: a - b = 0; row 1: hinge 0
+  }
+  SECTION("Cosine: identical directions (D = 0) and orthogonal ones (D = 1 = M)") {
+    const Rows<double> a = rows2<double>({1.0, 0.0}, {1.0, 0.0}), b = rows2<double>({2.0, 0.0}, {0.0, 3.0});
+    const lossfn::Contrastive<lossfn::None> loss(1.0, Distance::Cosine);
+    const Col<double> l = loss.forward(a, b, dissimilar);
+    CHECK(l(0) == 0.5);  // D = 0: 1/2 M^2
+    CHECK(l(1) == 0.0);  // D = M
+    const auto g = loss.backward(a, b, dissimilar, Col<double>::Ones(2));
+    // row 0: dD/da = -(b/(|a||b|) - cos a/|a|^2) = -((1, 0) - (1, 0)) = 0; row 1: hinge 0
+    CHECK((g.dx1.array() == 0.0).all());
+    CHECK((g.dx2.array() == 0.0).all());
+  }
+  SECTION("float: the same distances") {
+    const Rows<float> f1 = x1.cast<float>(), f2 = x2.cast<float>();
+    const lossfn::Contrastive<lossfn::None> loss(5.0);
+    const Col<float> l = loss.forward(f1, f2, dissimilar.cast<float>());
+    CHECK(l(0) == 12.5f);
+    CHECK(l(1) == 0.0f);
+  }
+}

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -91,6 +92,73 @@ TEST_CASE("threads: one const MAE shared by several threads") { check_elementwis
 TEST_CASE("threads: one const RMSE shared by several threads") { check_elementwise(lossfn::RMSE<lossfn::Mean>{}); }
 
 TEST_CASE("threads: one const Huber shared by several threads") { check_elementwise(lossfn::Huber<lossfn::Mean>{0.7}); }
+
+TEST_CASE("threads: one const CrossEntropy (weights, smoothing, ignore_index) shared by several threads") {
+  lossfn::CrossEntropyOptions options;
+  options.class_weights = Eigen::ArrayXd::LinSpaced(8, 0.5, 2.0);
+  options.label_smoothing = 0.1;
+  options.ignore_index = 3;
+  const lossfn::CrossEntropy<lossfn::Mean> shared(options);
+  std::vector<ArrayRM> logits;
+  std::vector<Eigen::ArrayXi> classes;
+  for (int t = 0; t < kThreads; ++t) {
+    logits.push_back(lossfn_test::random_array<ArrayRM>(300, 8, static_cast<unsigned>(200 + t), -4, 4));
+    Eigen::ArrayXi c(300);
+    for (Eigen::Index i = 0; i < c.size(); ++i) c(i) = static_cast<int>((i * 7 + t) % 8);
+    classes.push_back(c);
+  }
+  const auto work = [&](int t) {
+    const auto i = static_cast<std::size_t>(t);
+    ArrayRM grad(300, 8);
+    const double loss = shared.forward_backward(logits[i], classes[i], grad);
+    return flatten(loss, grad);
+  };
+  CHECK(concurrent_mismatches(work) == 0);
+  CHECK(work(0) != work(1));
+}
+
+TEST_CASE("threads: one const KLDivergence shared by several threads") {
+  const lossfn::KLDivergence<lossfn::Sum> shared;
+  std::vector<ArrayCM> logits, targets;
+  for (int t = 0; t < kThreads; ++t) {
+    logits.push_back(lossfn_test::random_array<ArrayCM>(300, 8, static_cast<unsigned>(300 + t), -4, 4));
+    ArrayCM p = lossfn_test::random_array<ArrayCM>(300, 8, static_cast<unsigned>(350 + t), 0, 1);
+    p.colwise() /= p.rowwise().sum();
+    targets.push_back(p);
+  }
+  const auto work = [&](int t) {
+    const auto i = static_cast<std::size_t>(t);
+    ArrayCM grad(300, 8);
+    const double loss = shared.forward_backward(logits[i], targets[i], grad);
+    return flatten(loss, grad);
+  };
+  CHECK(concurrent_mismatches(work) == 0);
+  CHECK(work(0) != work(1));
+}
+
+TEST_CASE("threads: one const Contrastive (cosine) shared by several threads") {
+  const lossfn::Contrastive<lossfn::Mean> shared(0.8, lossfn::Distance::Cosine);
+  std::vector<ArrayRM> x1, x2;
+  std::vector<Eigen::ArrayXd> labels;
+  for (int t = 0; t < kThreads; ++t) {
+    x1.push_back(lossfn_test::random_array<ArrayRM>(300, 8, static_cast<unsigned>(400 + t)));
+    x2.push_back(lossfn_test::random_array<ArrayRM>(300, 8, static_cast<unsigned>(450 + t)));
+    Eigen::ArrayXd y(300);
+    for (Eigen::Index i = 0; i < y.size(); ++i) y(i) = static_cast<double>((i + t) % 2);
+    labels.push_back(y);
+  }
+  const auto work = [&](int t) {
+    const auto i = static_cast<std::size_t>(t);
+    ArrayRM g1(300, 8), g2(300, 8);
+    const double loss = shared.forward_backward(x1[i], x2[i], labels[i], g1, g2);
+    std::vector<double> out = flatten(loss, g1);
+    const std::vector<double> second = flatten(0.0, g2);
+    out.insert(out.end(), second.begin(), second.end());
+    return out;
+  };
+  CHECK(concurrent_mismatches(work) == 0);
+  CHECK(work(0) != work(1));
+}
 
 TEST_CASE("threads: failing calls on several threads throw independently") {
   const lossfn::MSE<> shared;
