@@ -305,6 +305,26 @@ TEST_CASE("Contrastive: float agrees with double, long double compiles") {
     CHECK(static_cast<double>(mean.forward(l1, l2, y)) == Approx(mean.forward(x1, x2, y)).epsilon(1e-13));
     const auto [gl1, gl2] = mean.backward(l1, l2, y);
     CHECK(max_error(gl1, mean.backward(x1, x2, y).dx1) < 1e-13);
+    CHECK(max_error(gl2, mean.backward(x1, x2, y).dx2) < 1e-13);
+  }
+}
+
+TEST_CASE("Contrastive: float rows wider than the summing chunk agree with double") {
+  // row-major float rows are summed in chunks of 256 floats, the chunks in double
+  using ArrayRF = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const ArrayRF f1 = random_array<ArrayRF>(70, 600, 23), f2 = random_array<ArrayRF>(70, 600, 24);
+    const ArrayRM d1 = f1.cast<double>(), d2 = f2.cast<double>();
+    const Column y = make_labels(70, 2);
+    const double margin = distance == Distance::SquaredEuclidean ? 400 : distance == Distance::Euclidean ? 20 : 1;
+    const lossfn::Contrastive<> mean(margin, distance);
+    ArrayRF g1, g2;
+    const float value = mean.forward_backward(f1, f2, y, g1, g2);
+    const auto [e1, e2] = mean.backward(d1, d2, y);
+    CHECK(static_cast<double>(value) == Approx(mean.forward(d1, d2, y)).epsilon(lossfn_test::Tolerance<float>::rel));
+    CHECK(max_error(g1, e1) < lossfn_test::Tolerance<float>::rel);
+    CHECK(max_error(g2, e2) < lossfn_test::Tolerance<float>::rel);
   }
 }
 
