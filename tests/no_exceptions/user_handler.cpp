@@ -2,7 +2,8 @@
 // and that a failed check calls the user's handler with the right kind and the
 // same message the exception would carry, before anything was written.
 //   no_exceptions_user_handler <case>   case: shape, invalid_argument_option,
-//                                       invalid_argument_empty, restore
+//                                       invalid_argument_empty, out_of_range,
+//                                       out_of_range_label, restore
 // The handler prints "user handler called as expected" and exits 0; anything
 // else prints UNEXPECTED and exits 1.
 #include <lossfn/lossfn.hpp>
@@ -71,6 +72,27 @@ double exercise_all() {
   total += exercise(lossfn::MAE<lossfn::Sum>{}) + exercise_none(lossfn::MAE<lossfn::None>{});
   total += exercise(lossfn::RMSE<lossfn::Mean>{});
   total += exercise(lossfn::Huber<lossfn::Mean>{0.5}) + exercise_none(lossfn::Huber<lossfn::None>{});
+
+  const Eigen::ArrayXXd logits = Eigen::ArrayXXd::Constant(3, 4, 0.5), soft = Eigen::ArrayXXd::Constant(3, 4, 0.25);
+  const Eigen::ArrayXi classes = Eigen::ArrayXi::Constant(3, 2);
+  Eigen::ArrayXXd grad(3, 4);
+  lossfn::CrossEntropyOptions options;
+  options.label_smoothing = 0.1;
+  options.class_weights = Eigen::ArrayXd::Ones(4);
+  const lossfn::CrossEntropy<lossfn::Mean> ce(options);
+  total += ce.forward_backward(logits, classes, grad) + ce.forward(logits, soft) + ce.backward(logits, classes).sum();
+  const Eigen::ArrayXd ce_terms = lossfn::CrossEntropy<lossfn::None>{}.forward(logits, classes);
+  total += ce_terms.sum() + lossfn::CrossEntropy<lossfn::None>{}.backward(logits, soft, Eigen::ArrayXd::Ones(3)).sum();
+  const lossfn::KLDivergence<lossfn::Sum> kl;
+  total += kl.forward_backward(logits, soft, grad) + kl.backward(logits, soft).sum();
+
+  const Eigen::ArrayXXf x1 = Eigen::ArrayXXf::Constant(3, 2, 0.5f), x2 = Eigen::ArrayXXf::Zero(3, 2);
+  const Eigen::ArrayXi labels = Eigen::ArrayXi::LinSpaced(3, 0, 1);
+  Eigen::ArrayXXf g1(3, 2), g2(3, 2);
+  const lossfn::Contrastive<lossfn::Mean> contrastive(1.0, lossfn::Distance::Cosine);
+  total += static_cast<double>(contrastive.forward_backward(x1, x2, labels, g1, g2) + g1.sum() + g2.sum());
+  const auto g = lossfn::Contrastive<lossfn::None>{}.backward(x1, x2, labels, Eigen::ArrayXf::Ones(3));
+  total += static_cast<double>(g.dx1.sum());
   return total;
 }
 
@@ -100,6 +122,22 @@ int main(int argc, char** argv) {
     g_expected_message = "lossfn::Huber::constructor: delta must be finite and > 0, got -1";
     const lossfn::Huber<> huber(-1.0);
     std::printf("UNEXPECTED: constructed with delta %g\n", huber.delta());
+  } else if (std::strcmp(which, "out_of_range") == 0) {
+    g_expected_kind = lossfn::error_kind::out_of_range;
+    g_expected_message = "lossfn::CrossEntropy::forward_backward: target at row 2 is 4, not a class index in [0, 4)";
+    const Eigen::ArrayXXd logits = Eigen::ArrayXXd::Zero(3, 4);
+    Eigen::ArrayXi classes(3);
+    classes << 0, 3, 4;
+    lossfn::CrossEntropy<>{}.forward_backward(logits, classes, Eigen::Map<Eigen::ArrayXXd>(g_buffer.data(), 3, 4));
+  } else if (std::strcmp(which, "out_of_range_label") == 0) {
+    g_expected_kind = lossfn::error_kind::out_of_range;
+    g_expected_message =
+        "lossfn::Contrastive::forward_backward: label at row 1 is 2 (expected 0 = similar pair or 1 = dissimilar pair)";
+    const Eigen::ArrayXXd x = Eigen::ArrayXXd::Zero(2, 2);
+    Eigen::ArrayXi labels(2);
+    labels << 1, 2;
+    lossfn::Contrastive<>{}.forward_backward(x, x, labels, Eigen::Map<Eigen::ArrayXXd>(g_buffer.data(), 2, 2),
+                                             Eigen::Map<Eigen::ArrayXXd>(g_buffer.data() + 8, 2, 2));
   } else if (std::strcmp(which, "invalid_argument_empty") == 0) {
     g_expected_kind = lossfn::error_kind::invalid_argument;
     g_expected_message =
