@@ -1,23 +1,47 @@
-#include <benchmark/benchmark.h>
-
+// MSE<Mean>: forward, backward and forward_backward at the regression sizes, and
+// the scalar loop a user would write by hand (float accumulator, one pass), to
+// show what the library buys over it.
 #include <lossfn/mse.hpp>
+
+#include "bench_common.hpp"
 
 namespace {
 
-template <class Scalar>
-void BM_mse_forward_backward(benchmark::State& state) {
-  const auto n = static_cast<Eigen::Index>(state.range(0));
-  using A = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-  const A pred = A::Random(n), target = A::Random(n);
-  A grad(n);
-  const lossfn::MSE<> loss;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(loss.forward_backward(pred, target, grad));
-    benchmark::ClobberMemory();
+using lossfn_bench::Vec;
+
+template <class S>
+S naive_mse_forward_backward(const S* pred, const S* target, S* grad, Eigen::Index n) {
+  S total = 0;
+  const S scale = S(2) / static_cast<S>(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const S e = pred[i] - target[i];
+    total += e * e;
+    grad[i] = scale * e;
   }
-  state.SetBytesProcessed(state.iterations() * 3 * n * static_cast<int64_t>(sizeof(Scalar)));
+  return total / static_cast<S>(n);
 }
 
-}  // namespace
+template <class S>
+void register_naive() {
+  for (Eigen::Index n : lossfn_bench::kRegressionSizes) {
+    lossfn_bench::add(std::string("naive/mse/forward_backward/") + lossfn_bench::scalar_name<S>() + "/" +
+                          lossfn_bench::count_name(n),
+                      [n](benchmark::State& state) {
+                        const Vec<S>& pred = lossfn_bench::random_vec<S>(n, 1);
+                        const Vec<S>& target = lossfn_bench::random_vec<S>(n, 2);
+                        Vec<S> grad(n);
+                        for (auto _ : state) {
+                          benchmark::DoNotOptimize(naive_mse_forward_backward(pred.data(), target.data(), grad.data(), n));
+                          benchmark::ClobberMemory();
+                        }
+                        lossfn_bench::set_bytes(state, n, sizeof(S), 3);
+                        lossfn_bench::compare_with(state, std::string("base/r2w1/") + lossfn_bench::scalar_name<S>() +
+                                                              "/" + lossfn_bench::count_name(n));
+                      });
+  }
+}
 
-BENCHMARK_TEMPLATE(BM_mse_forward_backward, float)->Arg(1000)->Arg(100000)->Arg(10000000);
+const bool registered = lossfn_bench::register_elementwise("mse", lossfn::MSE<>{}) &&
+                        (register_naive<float>(), register_naive<double>(), true);
+
+}  // namespace

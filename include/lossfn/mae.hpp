@@ -2,6 +2,8 @@
 /// Mean absolute error.
 #pragma once
 
+#include <limits>
+
 #include "detail/elementwise.hpp"
 #include "reduction.hpp"
 
@@ -28,10 +30,24 @@ class MAE : public detail::ElementwiseLoss<MAE<Reduction>, Reduction> {
   static auto value(const Eigen::ArrayBase<E>& e) {
     return e.abs();
   }
-  /// d/dyhat: sign(e), 0 at e = 0; Eigen's sign maps NaN to 0, so NaN is put back
+  /// d/dyhat: sign(e), 0 at e = 0, NaN for NaN. Written as a clamp of e scaled so
+  /// that every nonzero |e| (down to the smallest denormal) becomes >= 1, because
+  /// Eigen 3.4 vectorises min/max but neither sign nor select (a 10x difference);
+  /// min/max with the array as first operand return its NaN, like std::min.
   template <class E>
   static auto slope(const Eigen::ArrayBase<E>& e) {
-    return (e == e).select(e.sign(), e);
+    using T = typename E::Scalar;
+    constexpr T big = power_of_two<T>((std::numeric_limits<T>::digits - std::numeric_limits<T>::min_exponent + 1) / 2);
+    return (e * big * big).max(T(-1)).min(T(1));
+  }
+
+ private:
+  /// 2^k, at compile time (k up to 8223 for long double: big * big >= 1 / denorm_min).
+  template <class T>
+  static constexpr T power_of_two(int k) {
+    T x(1);
+    for (int i = 0; i < k; ++i) x *= T(2);
+    return x;
   }
 };
 
