@@ -9,7 +9,8 @@ Times are medians of CPU time when the run has repetitions (else the single run)
               machine's limit (memory bandwidth, or exp/log throughput) the case reaches
   x torch   : libtorch time / case time (> 1: lossfn is faster)
 
-Usage: bench_table.py RUN.json [--filter REGEX] [--markdown]
+Usage: bench_table.py RUN.json [RUN2.json ...] [--filter REGEX] [--markdown]
+(several runs of the same cases: one time / % / x torch column group per run)
 """
 import argparse
 import json
@@ -47,14 +48,19 @@ def fmt_time(ns):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("json")
+    ap.add_argument("json", nargs="+", help="one run, or several runs of the same cases side by side")
     ap.add_argument("--filter", default="")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
-    context, rows = load(args.json)
+    runs = [load(path) for path in args.json]
+    context, rows = runs[0]
     pattern = re.compile(args.filter)
 
-    header = ["case", "time", "GB/s", "baseline", "% of base", "torch time", "x torch"]
+    several = len(runs) > 1
+    header = ["case", "GB/s", "baseline"]
+    for i in range(len(runs)):
+        tag = f" #{i + 1}" if several else ""
+        header += ["time" + tag, "% of base" + tag, "x torch" + tag]
     table = []
     for name, r in rows.items():
         if name.startswith(("base/", "torch/")) or not pattern.search(name):
@@ -62,21 +68,20 @@ def main():
         refs = r["label"].split()[1:] if r["label"].startswith("vs ") else []
         base = refs[0] if refs else None
         peer = refs[1] if len(refs) > 1 else None
-        b = rows.get(base) if base else None
-        p = rows.get(peer) if peer else None
-        table.append([
-            name,
-            fmt_time(r["ns"]),
-            f"{r['bps'] / 1e9:.1f}" if r["bps"] else "",
-            base or "",
-            f"{100 * b['ns'] / r['ns']:.0f}%" if b else "",
-            fmt_time(p["ns"]) if p else "",
-            f"{p['ns'] / r['ns']:.1f}" if p else "",
-        ])
+        row = [name, f"{r['bps'] / 1e9:.1f}" if r["bps"] else "", base or ""]
+        for _, run in runs:
+            c = run.get(name)
+            b = run.get(base) if base else None
+            p = run.get(peer) if peer else None
+            row += [
+                fmt_time(c["ns"]) if c else "",
+                f"{100 * b['ns'] / c['ns']:.0f}%" if b and c else "",
+                f"{p['ns'] / c['ns']:.1f}" if p and c else "",
+            ]
+        table.append(row)
     if context:
         print(f"# {context.get('host_name', '')}: {context.get('num_cpus', '?')} CPUs at "
-              f"{context.get('mhz_per_cpu', '?')} MHz, {context.get('date', '')}, "
-              f"build {context.get('library_build_type', '')}")
+              f"{context.get('mhz_per_cpu', '?')} MHz, {context.get('date', '')}")
     if args.markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
@@ -85,7 +90,7 @@ def main():
     else:
         widths = [max(len(str(x)) for x in col) for col in zip(header, *table)] if table else [len(h) for h in header]
         for row in [header] + table:
-            print("  ".join(str(x).ljust(w) if i == 0 or i == 3 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths))))
+            print("  ".join(str(x).ljust(w) if i in (0, 2) else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths))))
     return 0
 
 
