@@ -195,9 +195,7 @@ class ElementwiseLoss {
       const auto count = static_cast<accumulator_t<S>>(pred.size());
       return static_cast<S>(sum_terms(self(), p, t) * Reduction::scale(count));
     } else {
-      typename P::PlainObject losses(pred.rows(), pred.cols());
-      assign(losses, self().value(as_array(p) - as_array(t)));
-      return losses;
+      return make_plain<P>(self().value(as_array(p) - as_array(t)));
     }
   }
 
@@ -213,9 +211,7 @@ class ElementwiseLoss {
     check_terms<Reduction>(Derived::name, "backward", pred.size());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
-    typename P::PlainObject grad(pred.rows(), pred.cols());
-    assign(grad, self().slope(as_array(p) - as_array(t)) * Reduction::scale(static_cast<S>(pred.size())));
-    return grad;
+    return make_plain<P>(self().slope(as_array(p) - as_array(t)) * Reduction::scale(static_cast<S>(pred.size())));
   }
 
   /// None: the vector-Jacobian product upstream * d(per-term loss)/dpred.
@@ -232,9 +228,7 @@ class ElementwiseLoss {
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
     operand_t<U> u = upstream.derived();
-    typename P::PlainObject grad(pred.rows(), pred.cols());
-    assign(grad, self().slope(as_array(p) - as_array(t)) * as_array(u));
-    return grad;
+    return make_plain<P>(self().slope(as_array(p) - as_array(t)) * as_array(u));
   }
 
   /// Sum/Mean, in one pass: returns the loss and writes dL/dpred into grad_out

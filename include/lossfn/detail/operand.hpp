@@ -32,6 +32,18 @@ Eigen::ArrayWrapper<const Derived> as_array(const Eigen::MatrixBase<Derived>& x)
   return x.array();
 }
 
+/// A new plain object of P's kind (Array or Matrix) holding an array expression,
+/// built in one step: sizing an object and then assigning into it makes g++ 12
+/// at -O2 report a false -Wuse-after-free inside Eigen when the call is inlined.
+template <class P, class Expr>
+typename P::PlainObject make_plain(const Expr& expr) {
+  if constexpr (std::is_base_of<Eigen::MatrixBase<P>, P>::value) {
+    return typename P::PlainObject(expr.matrix());
+  } else {
+    return typename P::PlainObject(expr);
+  }
+}
+
 /// True when x's coefficients lie back to back in its storage order, so it can be
 /// read as one flat vector of x.size() entries.
 template <class Derived>
