@@ -471,6 +471,46 @@ TEST_CASE("Contrastive: non-differentiable points give the documented values, ne
   }
 }
 
+TEST_CASE("Contrastive: cosine gradients of tiny float rows stay finite and match double") {
+  // Found by fuzzing: with the row factors p = -t cos / |a|^2 rounded to float, a row of
+  // norm 1e-20 overflowed them (1e40) and gave NaN or inf, though the true gradient
+  // (of size 1/|a| = 1e20 at most) fits a float. The products are now formed in double.
+  const lossfn::Contrastive<lossfn::Sum> cosine(1.0, lossfn::Distance::Cosine);
+  Eigen::ArrayXi similar(1);
+  similar << 0;
+  {
+    // 1-D, opposite directions: cos = -1, so the true gradient is 0; what is left is
+    // rounding on the scale of the gradient, 1/|a| = 1e20 (relative 1e-16)
+    Eigen::ArrayXXf a1(1, 1), b1(1, 1);
+    a1 << 1e-20f;
+    b1 << -4.8f;
+    const auto g = cosine.backward(a1, b1, similar);
+    CHECK(std::isfinite(g.dx1(0, 0)));
+    CHECK(std::abs(static_cast<double>(g.dx1(0, 0))) < 1e20 * 1e-12);
+    CHECK(std::abs(static_cast<double>(g.dx2(0, 0))) < 1e-12);
+  }
+  for (const int order : {0, 1}) {
+    CAPTURE(order);
+    // 2-D: a finite gradient of about 1e20 on the tiny row, in both storage orders
+    Eigen::ArrayXXf a2(1, 2), b2(1, 2);
+    a2 << 1e-20f, 1e-20f;  // |a|^-2 = 5e39 overflows a float
+    b2 << 3.0f, -1.0f;
+    Eigen::ArrayXXf ga(1, 2), gb(1, 2);
+    const Eigen::Array<float, 1, 2, Eigen::RowMajor> a2r = a2, b2r = b2;
+    if (order == 0) {
+      cosine.forward_backward(a2, b2, similar, ga, gb);
+    } else {
+      cosine.forward_backward(a2r, b2r, similar, ga, gb);
+    }
+    const auto [da, db] = cosine.backward(a2.cast<double>(), b2.cast<double>(), similar);
+    CHECK(ga.allFinite());
+    CHECK(gb.allFinite());
+    CHECK(lossfn_test::max_error(ga.cast<double>() / 1e20, da / 1e20) < 1e-6);
+    CHECK(lossfn_test::max_error(gb, db) < 1e-6);
+    CHECK(std::abs(static_cast<double>(ga(0, 0))) > 1e18);
+  }
+}
+
 TEST_CASE("Contrastive: NaN and infinity in the inputs propagate") {
   ArrayCM x1 = ArrayCM::Zero(2, 2), x2 = ArrayCM::Ones(2, 2);
   x1(0, 0) = std::nan("");

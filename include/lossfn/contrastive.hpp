@@ -75,17 +75,26 @@ struct Skip {};
 /// out1 = p a + q b and out2 = q a + r b for a block of rows, with p, q, r one
 /// coefficient per row: row by row when the inputs are row-major, column by column
 /// otherwise, so that every statement is a contiguous (vectorised) vector operation.
+/// The coefficients may be of a wider type than a and b (cosine keeps them in the
+/// accumulator type: for a float row of norm 1e-20 the factor 1/|a|^2 overflows a
+/// float while p a itself does not); then the products are formed in that type.
 template <bool RowMajor, class O1, class O2, class A, class B, class C>
 void combine(O1& out1, O2& out2, const A& a, const B& b, const C& p, const C& q, const C& r) {
+  using T = typename C::Scalar;
+  using S = typename A::Scalar;
   if constexpr (RowMajor) {
     for (Eigen::Index i = 0; i < a.rows(); ++i) {
-      assign(out1.row(i), p(i) * a.row(i) + q(i) * b.row(i));
-      assign(out2.row(i), q(i) * a.row(i) + r(i) * b.row(i));
+      const auto ai = a.row(i).template cast<T>();
+      const auto bi = b.row(i).template cast<T>();
+      assign(out1.row(i), (p(i) * ai + q(i) * bi).template cast<S>());
+      assign(out2.row(i), (q(i) * ai + r(i) * bi).template cast<S>());
     }
   } else {
     for (Eigen::Index j = 0; j < a.cols(); ++j) {
-      assign(out1.col(j), p * a.col(j) + q * b.col(j));
-      assign(out2.col(j), q * a.col(j) + r * b.col(j));
+      const auto aj = a.col(j).template cast<T>();
+      const auto bj = b.col(j).template cast<T>();
+      assign(out1.col(j), (p * aj + q * bj).template cast<S>());
+      assign(out2.col(j), (q * aj + r * bj).template cast<S>());
     }
   }
 }
@@ -205,9 +214,9 @@ accumulator_t<scalar_t<A>> sweep(double margin, const A& x1, const B& x2, const 
       if constexpr (Dist == Distance::Cosine) {
         // dD/da = -(b/(|a||b|) - cos a/|a|^2), dD/db likewise: g1 = p a + q b, g2 = q a + r b
         const Buf t = -w * dl_dD;
-        const BufS p = (-t * cos * inv_a * inv_a).template cast<S>();
-        const BufS q = (t * inv_a * inv_b).template cast<S>();
-        const BufS r = (-t * cos * inv_b * inv_b).template cast<S>();
+        const Buf p = -t * cos * inv_a * inv_a;
+        const Buf q = t * inv_a * inv_b;
+        const Buf r = -t * cos * inv_b * inv_b;
         combine<A::IsRowMajor>(out1, out2, a, b, p, q, r);
       } else {
         // g1 = k (a - b), g2 = -g1. Euclidean: dD/da = (a - b)/D, so k = dl/dD / D, which
