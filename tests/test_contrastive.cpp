@@ -511,6 +511,43 @@ TEST_CASE("Contrastive: cosine gradients of tiny float rows stay finite and matc
   }
 }
 
+TEST_CASE("Contrastive: a dissimilar float pair at a denormal distance has a finite gradient") {
+  // Found by fuzzing: Euclidean, M = 1e4, x1 = 0, x2 = (-1.4e-45, 1.4e-45): D ~ 2e-45 and
+  // the row factor (M - D) / D ~ 5e48 overflowed a float, giving -inf; the true gradient
+  // is -(M - D) (x1 - x2) / D, of size M = 1e4.
+  const lossfn::Contrastive<lossfn::Sum> loss(1e4, lossfn::Distance::Euclidean);
+  Eigen::ArrayXi dissimilar(2);
+  dissimilar << 1, 1;
+  Eigen::ArrayXXf x1 = Eigen::ArrayXXf::Zero(2, 2), x2(2, 2);
+  const float tiny = std::numeric_limits<float>::denorm_min();
+  x2 << -tiny, tiny, 0.0f, 1.0f;
+  const Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x1r = x1, x2r = x2;
+  const auto reference = loss.backward(x1.cast<double>(), x2.cast<double>(), dissimilar);
+  for (int order = 0; order < 2; ++order) {
+    CAPTURE(order);
+    Eigen::ArrayXXf g1(2, 2), g2(2, 2);
+    if (order == 0) {
+      loss.forward_backward(x1, x2, dissimilar, g1, g2);
+    } else {
+      loss.forward_backward(x1r, x2r, dissimilar, g1, g2);
+    }
+    CHECK(g1.allFinite());
+    CHECK(g2.allFinite());
+    CHECK(lossfn_test::max_error(g1.bottomRows(1).cast<double>(), reference.dx1.bottomRows(1)) < 1e-6);
+    if (order == 0) {
+      // column-major float rows are measured in double: the exact direction
+      CHECK(lossfn_test::max_error(g1.cast<double>() / 1e4, reference.dx1 / 1e4) < 1e-6);
+      CHECK(lossfn_test::max_error(g2.cast<double>() / 1e4, reference.dx2 / 1e4) < 1e-6);
+      CHECK(std::abs(static_cast<double>(g1(0, 0))) > 1e3);
+    } else {
+      // row-major float rows sum their squares in float chunks: (1.4e-45)^2 underflows,
+      // D counts as 0, and the documented subgradient at D = 0 (zero) is returned
+      CHECK((g1.topRows(1) == 0.0f).all());
+      CHECK((g2.topRows(1) == 0.0f).all());
+    }
+  }
+}
+
 TEST_CASE("Contrastive: NaN and infinity in the inputs propagate") {
   ArrayCM x1 = ArrayCM::Zero(2, 2), x2 = ArrayCM::Ones(2, 2);
   x1(0, 0) = std::nan("");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -100,17 +101,23 @@ void combine(O1& out1, O2& out2, const A& a, const B& b, const C& p, const C& q,
 }
 
 /// out1 = k (a - b) and out2 = -out1, traversed as in combine.
+/// As in combine, k may be of a wider type than a and b; the products are then formed
+/// in that type (a dissimilar float pair at D ~ 1e-45 has k = (M - D)/D ~ 1e49).
 template <bool RowMajor, class O1, class O2, class A, class B, class C>
 void difference(O1& out1, O2& out2, const A& a, const B& b, const C& k) {
+  using T = typename C::Scalar;
+  using S = typename A::Scalar;
   if constexpr (RowMajor) {
     for (Eigen::Index i = 0; i < a.rows(); ++i) {
-      assign(out1.row(i), k(i) * (a.row(i) - b.row(i)));
-      assign(out2.row(i), k(i) * (b.row(i) - a.row(i)));
+      const auto d = (a.row(i).template cast<T>() - b.row(i).template cast<T>());
+      assign(out1.row(i), (k(i) * d).template cast<S>());
+      assign(out2.row(i), (-k(i) * d).template cast<S>());
     }
   } else {
     for (Eigen::Index j = 0; j < a.cols(); ++j) {
-      assign(out1.col(j), k * (a.col(j) - b.col(j)));
-      assign(out2.col(j), k * (b.col(j) - a.col(j)));
+      const auto d = (a.col(j).template cast<T>() - b.col(j).template cast<T>());
+      assign(out1.col(j), (k * d).template cast<S>());
+      assign(out2.col(j), (-k * d).template cast<S>());
     }
   }
 }
@@ -228,8 +235,15 @@ accumulator_t<scalar_t<A>> sweep(double margin, const A& x1, const B& x2, const 
         } else {
           k = Acc(2) * dl_dD;
         }
-        const BufS ks = (w * k).template cast<S>();
-        difference<A::IsRowMajor>(out1, out2, a, b, ks);
+        const Buf kw = w * k;
+        // the float path, unless a factor does not fit a float (tiny D): then the
+        // products are formed in the accumulator type
+        if (std::is_same<S, Acc>::value || kw.abs().maxCoeff() <= static_cast<Acc>(std::numeric_limits<S>::max())) {
+          const BufS ks = kw.template cast<S>();
+          difference<A::IsRowMajor>(out1, out2, a, b, ks);
+        } else {
+          difference<A::IsRowMajor>(out1, out2, a, b, kw);
+        }
       }
     }
   }
