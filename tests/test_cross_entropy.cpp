@@ -150,8 +150,9 @@ void run_matrix(Eigen::Index m, Eigen::Index classes, unsigned seed) {
 }  // namespace
 
 TEST_CASE("CrossEntropy: every input form x target form x option x reduction, against finite differences") {
-  // 150 rows: two full column-major blocks (64 rows in double) and a tail
-  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {150, 4}};
+  // 150 rows: four full column-major blocks (32 rows in double) and a tail;
+  // 300 classes: a row-major row in two pieces (256 + 44)
+  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {150, 4}, {2, 300}};
   unsigned seed = 100;
   for (const auto& shape : shapes) {
     run_matrix<RowsCM>(shape[0], shape[1], seed);
@@ -376,7 +377,7 @@ TEST_CASE("CrossEntropy: storage orders, Map, Block, Matrix and expression input
 }
 
 TEST_CASE("CrossEntropy: float agrees with double; long double compiles") {
-  const Eigen::Index m = 150, classes = 7;  // a full column-major float block (128 rows) and a tail
+  const Eigen::Index m = 150, classes = 7;  // full column-major float blocks (64 rows) and a tail
   for (Input form : {Input::Logits, Input::Probabilities, Input::LogProbabilities}) {
     CAPTURE(form_name(form));
     const Eigen::ArrayXXf pred = random_pred<RowsCM>(form, m, classes, 41).cast<float>();
@@ -496,7 +497,27 @@ TEST_CASE("CrossEntropy: extreme inputs give finite, exact results") {
     y << 0, 0.5, 0.5;
     CHECK(CrossEntropy<>{}.forward(z, y) == Approx(std::log(1 + std::exp(1.0)) - 0.5).epsilon(1e-15));
     CHECK(CrossEntropy<>{}.backward(z, y).allFinite());
+  }  SECTION("probabilities, soft targets: zero-weight classes get exactly 0 even for an upstream of inf or NaN") {
+    const Eigen::Index m = 2, classes = 32;
+    const RowsRM q = lossfn_test::random_distributions<RowsRM>(m, classes, 131);
+    RowsRM y = RowsRM::Zero(m, classes);
+    y(0, 3) = 1.0;
+    y(1, 30) = 1.0;
+    const double inf = std::numeric_limits<double>::infinity();
+    const Eigen::ArrayXd upstream = (Eigen::ArrayXd(2) << inf, std::numeric_limits<double>::quiet_NaN()).finished();
+    CrossEntropyOptions o;
+    o.input = Input::Probabilities;
+    const CrossEntropy<lossfn::None> ce(o);
+    for (const bool row_major : {true, false}) {
+      CAPTURE(row_major);
+      const RowsCM g = row_major ? RowsCM(ce.backward(q, y, upstream)) : ce.backward(RowsCM(q), RowsCM(y), upstream);
+      CHECK(g(0, 0) == 0.0);
+      CHECK(g(1, 0) == 0.0);
+      CHECK(g(0, 3) == -inf);
+      CHECK(std::isnan(g(1, 30)));
+    }
   }
+
 }
 
 TEST_CASE("CrossEntropy: errors name the loss, the function, the shapes, rows and values") {

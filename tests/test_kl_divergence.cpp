@@ -4,6 +4,7 @@
 #include <lossfn/cross_entropy.hpp>
 #include <lossfn/kl_divergence.hpp>
 
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -84,8 +85,9 @@ void run_matrix(Eigen::Index m, Eigen::Index classes, unsigned seed) {
 }  // namespace
 
 TEST_CASE("KLDivergence: every input form x log_target x reduction, against finite differences") {
-  // 150 rows: two full column-major blocks (64 rows in double) and a tail
-  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {150, 4}};
+  // 150 rows: four full column-major blocks (32 rows in double) and a tail;
+  // 300 classes: a row-major row in two pieces (256 + 44)
+  const Eigen::Index shapes[][2] = {{1, 2}, {7, 3}, {64, 10}, {150, 4}, {3, 300}};
   unsigned seed = 200;
   for (const auto& shape : shapes) {
     run_matrix<RowsCM>(shape[0], shape[1], seed);
@@ -182,6 +184,98 @@ TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
     // P > 0 where Q = 0: +inf, as the math says
     CHECK(kl.forward(q, RowsCM((RowsCM(1, 3) << 0.5, 0.25, 0.25).finished())) == kInf);
   }
+  SECTION("a guarded piece or block among unguarded ones: 0 log 0 and subnormal Q give the exact sums") {
+    // Terms P log Q are summed unguarded; a row-major piece (256 entries) or a
+    // column-major block (32 rows in double) whose sum is NaN, or whose Q has a
+    // subnormal entry, is summed again exactly. Only row 1 (piece 2) and row 40
+    // (a subnormal Q) need that here.
+    const Eigen::Index m = 70, classes = 600;
+    RowsRM q = lossfn_test::random_array<RowsRM>(m, classes, 97, 0.05, 1.0);
+    RowsRM p = lossfn_test::random_distributions<RowsRM>(m, classes, 98);
+    q(1, 400) = 0.0;
+    p(1, 400) = 0.0;    // 0 log 0 = 0 in the third piece of row 1
+    q(40, 10) = 1e-310;  // subnormal: Eigen's vectorised log would take it as 2.2e-308
+    p(40, 10) = 1e-10;
+    const KLDivergenceOptions o = options(Input::Probabilities, false);
+    const LD expected = reference_kl(q, p, Input::Probabilities);
+    for (const bool row_major : {true, false}) {
+      CAPTURE(row_major);
+      const Eigen::ArrayXd terms = row_major ? Eigen::ArrayXd(KLDivergence<lossfn::None>(o).forward(q, p))
+                                             : Eigen::ArrayXd(KLDivergence<lossfn::None>(o).forward(RowsCM(q), RowsCM(p)));
+      CHECK(max_error(terms, expected.cast<double>()) < 1e-13);
+      const RowsCM g = row_major ? RowsCM(KLDivergence<lossfn::Sum>(o).backward(q, p))
+                                 : KLDivergence<lossfn::Sum>(o).backward(RowsCM(q), RowsCM(p));
+      CHECK(g(1, 400) == 0.0);
+      CHECK(g(40, 10) == Approx(-1e-10 / 1e-310).epsilon(1e-15));
+      RowsCM expected_g = -p / q;
+      expected_g(1, 400) = 0.0;  // P = 0: exactly 0, not -0 / 0
+      CHECK(max_error(g, expected_g) < 1e-15);
+    }
+    // float: a subnormal Q of 1e-40 counts with its exact log, in both orders
+    using RowsF = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    RowsF qf = q.cast<float>(), pf = p.cast<float>();
+    qf(40, 10) = 1e-40f;
+    pf(40, 10) = 0.5f;
+    const LD expected_f = reference_kl(RowsRM(qf.cast<double>()), RowsRM(pf.cast<double>()), Input::Probabilities);
+    const Eigen::ArrayXf terms_rm = KLDivergence<lossfn::None>(o).forward(qf, pf);
+    const Eigen::ArrayXf terms_cm = KLDivergence<lossfn::None>(o).forward(Eigen::ArrayXXf(qf), Eigen::ArrayXXf(pf));
+    CHECK(std::abs(static_cast<long double>(terms_rm(40)) - expected_f(40)) < 1e-5L * std::abs(expected_f(40)));
+    CHECK(std::abs(static_cast<long double>(terms_cm(40)) - expected_f(40)) < 1e-5L * std::abs(expected_f(40)));
+  }
+  SECTION("a negative target probability gives NaN, not a number, down to -denorm_min") {
+    using RowsF = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const float negatives[] = {-0.1f, -2e-38f, -std::numeric_limits<float>::min(), -1e-40f,
+                               -std::numeric_limits<float>::denorm_min()};
+    for (const float negative : negatives) {
+      CAPTURE(negative);
+      RowsF p = lossfn_test::random_distributions<RowsRM>(4, 40, 99).cast<float>();
+      const RowsF z = lossfn_test::random_array<RowsRM>(4, 40, 100, -3, 3).cast<float>();
+      p(1, 20) = negative;
+      const Eigen::ArrayXf terms = KLDivergence<lossfn::None>{}.forward(z, p);
+      CHECK(std::isfinite(terms(0)));
+      CHECK(std::isnan(terms(1)));
+      CHECK(std::isnan(KLDivergence<lossfn::None>{}.forward(Eigen::ArrayXXf(z), Eigen::ArrayXXf(p))(1)));
+    }
+  }
+  SECTION("log_target: P = exp(-inf) is exactly 0 where Q = 0 too (masked rows, vectorised exp)") {
+    // KL(P || P) with half the classes masked (-inf): 0 and a zero gradient, in
+    // every form, order and type; Eigen's vectorised exp(-inf) is ~5.6e-309, not 0
+    const Eigen::Index m = 9, classes = 40;
+    RowsRM log_p = RowsRM::Constant(m, classes, -std::log(20.0));
+    RowsRM p = RowsRM::Constant(m, classes, 1.0 / 20);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      for (Eigen::Index k = 1; k < classes; k += 2) {
+        log_p(i, k) = -kInf;
+        p(i, k) = 0.0;  // exactly (log_p.exp() would give Eigen's ~5.6e-309)
+      }
+    }
+    for (const Input form : {Input::Logits, Input::Probabilities, Input::LogProbabilities}) {
+      CAPTURE(static_cast<int>(form));
+      const RowsRM q = form == Input::Probabilities ? p : log_p;  // logits: log P is a log-softmax
+      const KLDivergence<lossfn::Sum> kl(options(form, true));
+      CHECK(std::abs(kl.forward(q, log_p)) < 1e-13);
+      CHECK(std::abs(kl.forward(RowsCM(q), RowsCM(log_p))) < 1e-13);
+      const RowsRM g = kl.backward(q, log_p);
+      const RowsCM gc = kl.backward(RowsCM(q), RowsCM(log_p));
+      CHECK(g.allFinite());
+      CHECK(gc.allFinite());
+      // dKL/dQ: logits 0; probabilities -P/Q = -1; log-probabilities -P; 0 where P = 0
+      const RowsRM expected = form == Input::Logits ? RowsRM(RowsRM::Zero(m, classes))
+                              : form == Input::Probabilities ? RowsRM(-(p / p.max(1e-300)))  // -1 or 0
+                                                             : RowsRM(-p);
+      CHECK(max_error(g, expected) < 1e-13);
+      CHECK(max_error(gc, expected) < 1e-13);
+      if (form == Input::Logits) {
+        CHECK(std::abs(g(0, 1)) < 1e-300);  // softmax of -inf: Eigen's exp gives ~5.6e-309
+      } else {
+        CHECK(g(0, 1) == 0.0);
+        CHECK(gc(8, 39) == 0.0);
+      }
+      const Eigen::ArrayXXf qf = q.cast<float>(), log_pf = log_p.cast<float>();
+      CHECK(std::abs(kl.forward(qf, log_pf)) < 1e-5f);
+      CHECK(kl.backward(qf, log_pf).allFinite());
+    }
+  }
   SECTION("logits +-1e4 and K = 1e4 classes") {
     RowsCM z(2, 2), p(2, 2);
     z << 1e4, -1e4, -1e4, 1e4;
@@ -202,7 +296,7 @@ TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
     CHECK(KLDivergence<>{}.backward(big, target).allFinite());
   }
   SECTION("storage orders, Blocks, Maps, Matrix, float and long double") {
-    const Eigen::Index m = 140, classes = 6;  // a full column-major float block (128 rows) and a tail
+    const Eigen::Index m = 140, classes = 6;  // full column-major float blocks (64 rows) and a tail
     const RowsCM z = lossfn_test::random_array<RowsCM>(m, classes, 91, -3, 3);
     const RowsCM p = lossfn_test::random_distributions<RowsCM>(m, classes, 92);
     const KLDivergence<> kl;

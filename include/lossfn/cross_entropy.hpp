@@ -83,8 +83,8 @@ class SmoothingDense {
   static constexpr bool active = true;
   static constexpr bool has_extra = false;
 
-  SmoothingDense(const Sparse& sparse, S beta, const Eigen::ArrayXd& weights, Eigen::Index classes)
-      : sparse_(sparse), beta_(beta), weights_(weights), classes_(classes) {}
+  SmoothingDense(const Sparse& sparse, S beta, const Eigen::ArrayXd& weights)
+      : sparse_(sparse), beta_(beta), weights_(weights) {}
 
   void begin(Eigen::Index first, Eigen::Index count) {
     block_.resize(count);
@@ -93,11 +93,12 @@ class SmoothingDense {
   auto line(RowLine l) const {
     using Row = Eigen::Array<S, 1, Eigen::Dynamic>;
     if constexpr (Weighted) {
-      return weights_.transpose().template cast<S>() * row_beta(l.row);
+      return weights_.segment(l.start, l.length).transpose().template cast<S>() * row_beta(l.row);
     } else {
-      return Row::Constant(1, classes_, row_beta(l.row));
+      return Row::Constant(1, l.length, row_beta(l.row));
     }
   }
+  void prefetch(ColLine /*l*/) const {}
   auto line(ColLine l) const {
     if constexpr (Weighted) {
       return block_ * static_cast<S>(weights_(l.col));
@@ -112,7 +113,6 @@ class SmoothingDense {
   const Sparse& sparse_;
   S beta_;
   const Eigen::ArrayXd& weights_;
-  Eigen::Index classes_;
   row_values<S> block_;
 };
 
@@ -128,13 +128,14 @@ class SoftDense {
 
   void begin(Eigen::Index /*first*/, Eigen::Index /*count*/) {}
   auto line(RowLine l) const {
-    auto smoothed = keep_ * as_array(y_.row(l.row)) + spread_;
+    auto smoothed = keep_ * as_array(y_.row(l.row).segment(l.start, l.length)) + spread_;
     if constexpr (Weighted) {
-      return smoothed * weights_.transpose().template cast<S>();
+      return smoothed * weights_.segment(l.start, l.length).transpose().template cast<S>();
     } else {
       return smoothed;
     }
   }
+  void prefetch(ColLine l) const { prefetch_next<0>(y_, l); }
   auto line(ColLine l) const {
     auto smoothed = keep_ * as_array(y_.block(l.first, l.col, l.count, 1)) + spread_;
     if constexpr (Weighted) {
@@ -286,10 +287,10 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
         detail::NoDense dense;
         detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
       } else if (w.size() == 0) {
-        detail::SmoothingDense<Sparse, S, false> dense(sparse, spread, w, z.cols());
+        detail::SmoothingDense<Sparse, S, false> dense(sparse, spread, w);
         detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
       } else {
-        detail::SmoothingDense<Sparse, S, true> dense(sparse, spread, w, z.cols());
+        detail::SmoothingDense<Sparse, S, true> dense(sparse, spread, w);
         detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
       }
     } else {

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -41,20 +42,33 @@ inline bool is_input_form(Input input) {
 }
 
 /// Rows per block when pred (of scalar S) is column-major: a block's column piece
-/// is contiguous (512 bytes), so every per-element operation below runs on short
-/// contiguous vectors, and a block of K columns (512 K bytes) stays in L2 between
-/// the passes. The per-row state lives in fixed-capacity stack arrays (no heap).
-/// A tuning knob: measured on 4096 x 1000, 16 rows was 2-3x slower than 64-128.
+/// is contiguous (256 bytes), so every per-element operation below runs on short
+/// contiguous vectors, and a block of K columns (256 K bytes of pred, as much of
+/// the gradient) can stay in L2 between the passes. The per-row state lives in
+/// fixed-capacity stack arrays (no heap). A tuning knob: on 4096 x 1000 floats,
+/// 64 rows ran forward_backward about 1.3x faster than 128, and 16 rows was 2-3x
+/// slower than either (per-piece overhead).
 template <class S>
-constexpr Eigen::Index kRowBlock = 512 / static_cast<Eigen::Index>(sizeof(S));
+constexpr Eigen::Index kRowBlock = 256 / static_cast<Eigen::Index>(sizeof(S));
+
+/// Elements per piece of a row-major row. A piece's sums are taken in pred's own
+/// scalar type (vectorised) and added to the row's sums in the accumulator type;
+/// a piece's target weights are evaluated once into a stack buffer of this size.
+constexpr Eigen::Index kRowPiece = 256;
+
+/// Column pieces added in pred's scalar type before the partial sums move into
+/// the accumulator type (column-major pred): converting every piece to double
+/// costs as much as its exp, and a float sum of this few terms loses nothing.
+constexpr int kColumnsPerFlush = 16;
 
 /// Per-row values of a column-major block of pred of scalar S, stored as T.
 template <class T, class S = T>
 using row_values = Eigen::Array<T, Eigen::Dynamic, 1, Eigen::ColMajor, kRowBlock<S>, 1>;
 
-/// One line of a block: a whole row (row-major pred) ...
+/// One piece of a block: elements [start, start + length) of row `row` (row-major
+/// pred) ...
 struct RowLine {
-  Eigen::Index row;
+  Eigen::Index row, start, length;
 };
 /// ... or the piece of column `col` in rows [first, first + count) (column-major pred).
 struct ColLine {
@@ -89,32 +103,153 @@ auto& at(V& v, Eigen::Index j) {
     return v(j);
   }
 }
-/// acc += the line e (of pred's scalar), acc in the accumulator type. A row is
-/// summed in chunks in e's own type (vectorised; converting every float to double
-/// inside the sum would stop Eigen vectorising exp and log) and the chunk sums in acc.
-template <class V, class E>
-void add_line(V& acc, const E& e) {
+template <class V>
+bool all_finite(const V& v) {
   if constexpr (std::is_arithmetic<V>::value) {
-    constexpr Eigen::Index chunk = 256;
-    const Eigen::Index n = e.size();
-    for (Eigen::Index start = 0; start < n; start += chunk)
-      acc += static_cast<V>(e.segment(start, std::min(chunk, n - start)).sum());
-  } else if constexpr (std::is_same<typename V::Scalar, typename E::Scalar>::value) {
-    acc += e;
+    using std::isfinite;
+    return isfinite(v);
   } else {
-    // evaluated first: a cast inside the expression would make Eigen run all of it
-    // (exp included) one scalar at a time
-    using S = typename E::Scalar;
-    const Eigen::Array<S, E::RowsAtCompileTime, 1, Eigen::ColMajor, kRowBlock<S>, 1> line = e;
-    acc += line.template cast<typename V::Scalar>();
+    return v.allFinite();
   }
 }
+
+/// Running per-row sums of a block in the accumulator type A of pred's scalar S.
+/// Row mode (V = S): each piece is summed in S and the piece sums in A. Column
+/// mode (V = an array of S, one per row): pieces are added in S and moved into
+/// A every kColumnsPerFlush columns.
+template <class V, class A>
+class RowSums {
+ public:
+  explicit RowSums(Eigen::Index count)
+      : count_(count), total_(filled<Total>(count, A(0))), partial_(filled<V>(count, 0)) {}
+
+  template <class E>
+  void add(const E& piece) {
+    if constexpr (std::is_arithmetic<V>::value) {
+      total_ += static_cast<A>(piece.sum());
+    } else if constexpr (std::is_same<typename V::Scalar, A>::value) {
+      total_ += piece;
+    } else {
+      partial_ += piece;
+      if (++pending_ == kColumnsPerFlush) flush();
+    }
+  }
+  /// The sums so far (call once the pieces are added).
+  const auto& totals() {
+    flush();
+    return total_;
+  }
+  /// Back to 0 (after totals()).
+  void reset() { total_ = filled<Total>(count_, A(0)); }
+
+ private:
+  template <class T, bool = std::is_arithmetic<T>::value>
+  struct total_of {
+    using type = A;
+  };
+  template <class T>
+  struct total_of<T, false> {
+    using type = Eigen::Array<A, T::RowsAtCompileTime, 1, Eigen::ColMajor, T::MaxRowsAtCompileTime, 1>;
+  };
+  using Total = typename total_of<V>::type;
+  void flush() {
+    if constexpr (!std::is_arithmetic<V>::value && !std::is_same<typename value_of<V>::type, A>::value) {
+      if (pending_ == 0) return;
+      total_ += partial_.template cast<A>();
+      partial_.setZero();
+      pending_ = 0;
+    }
+  }
+
+  Eigen::Index count_;
+  Total total_;
+  V partial_;
+  int pending_ = 0;
+};
+
+/// Prefetch hints (GCC and Clang; nothing elsewhere). Row-major: the piece of the
+/// next row where `l` lies in this one, so the next row's max pass reads from
+/// cache while this row's exp pass computes. Column-major: the piece a few columns
+/// ahead; each pass over a block strides across K columns, a pattern the hardware
+/// prefetcher does not follow. ForWrite = 1 for the gradient (its lines are read
+/// for ownership before they are written).
+template <int ForWrite, class Z>
+void prefetch_next(const Z& z, RowLine l) {
+#if defined(__GNUC__) || defined(__clang__)
+  if (l.row + 1 >= z.rows()) return;
+  using S = typename Z::Scalar;
+  constexpr Eigen::Index line = 64 / static_cast<Eigen::Index>(sizeof(S));
+  const S* p = z.data() + (l.row + 1) * z.rowStride() + l.start * z.colStride();
+  for (Eigen::Index k = 0; k < l.length; k += line) __builtin_prefetch(p + k * z.colStride(), ForWrite);
+#else
+  static_cast<void>(z);
+  static_cast<void>(l);
+#endif
+}
+template <int ForWrite, class Z>
+void prefetch_next(const Z& z, ColLine l) {
+#if defined(__GNUC__) || defined(__clang__)
+  constexpr Eigen::Index ahead = 8;
+  if (l.col + ahead >= z.cols()) return;
+  using S = typename Z::Scalar;
+  constexpr Eigen::Index line = 64 / static_cast<Eigen::Index>(sizeof(S));
+  const S* p = z.data() + l.first * z.rowStride() + (l.col + ahead) * z.colStride();
+  for (Eigen::Index k = 0; k < l.count; k += line) __builtin_prefetch(p + k * z.rowStride(), ForWrite);
+#else
+  static_cast<void>(z);
+  static_cast<void>(l);
+#endif
+}
+
+/// The length of a row's first piece: up to the 64-byte boundary after which the
+/// row's pieces of kRowPiece (a whole number of 64-byte vectors) start aligned.
+/// Eigen assigns a piece of unknown alignment one scalar at a time up to the first
+/// aligned address and after the last whole vector: with exp, as costly as the rest
+/// of the piece. Aligned pieces leave that to the row's two ends.
+template <class Row>
+Eigen::Index first_piece_length(const Row& row) {
+  using S = typename Row::Scalar;
+  constexpr Eigen::Index lanes = 64 / static_cast<Eigen::Index>(sizeof(S));
+  const auto address = reinterpret_cast<std::uintptr_t>(row.data());
+  if (row.innerStride() != 1 || address % sizeof(S) != 0) return kRowPiece;
+  const auto lead = static_cast<Eigen::Index>((64 - address % 64) % 64 / sizeof(S));
+  return lead + kRowPiece - lanes;
+}
+
+/// x log x with 0 log 0 = 0, vectorised (no select): log's argument is
+/// max(x, smallest normal) + min(x, 0) 2 / epsilon, which is x for normal x, the
+/// smallest normal for x = 0 (so the term is 0 x finite = 0) and for subnormal x
+/// (as Eigen's vectorised log takes it anyway), and negative for every negative x,
+/// even -denorm_min (so NaN, as log x would be).
+template <class E>
+auto x_log_x(const E& x) {
+  using S = typename E::Scalar;
+  return x * (x.max(std::numeric_limits<S>::min()) + x.min(S(0)) * (S(2) / std::numeric_limits<S>::epsilon())).log();
+}
+
 template <class V, class E>
 void max_line(V& acc, const E& e) {
   if constexpr (std::is_arithmetic<V>::value) {
     acc = std::max(acc, e.maxCoeff());
   } else {
     acc = acc.max(e);
+  }
+}
+template <class V, class E>
+void min_line(V& acc, const E& e) {
+  if constexpr (std::is_arithmetic<V>::value) {
+    acc = std::min(acc, e.minCoeff());
+  } else {
+    acc = acc.min(e);
+  }
+}
+template <class V>
+bool any_below_normal(const V& v) {
+  using S = typename value_of<V>::type;
+  if constexpr (std::is_arithmetic<V>::value) {
+    return v < std::numeric_limits<S>::min();
+  } else {
+    return (v < std::numeric_limits<S>::min()).any();
   }
 }
 
@@ -187,38 +322,68 @@ struct UpstreamRows {
 };
 
 /// One block of rows: a single row when pred is row-major (RowMode: per-row state
-/// is a scalar, a line is the whole contiguous row), else up to kRowBlock<S> rows
-/// (per-row state is a short array, a line is one contiguous column piece; Fixed
-/// = kRowBlock<S> for the full blocks, sizes known at compile time, Dynamic for the tail).
+/// is a scalar, the row is visited in pieces of at most kRowPiece elements), else
+/// up to kRowBlock<S> rows (per-row state is a short array, a piece is one
+/// contiguous column piece; Fixed = kRowBlock<S> for the full blocks, sizes known
+/// at compile time, Dynamic for the tail).
 /// Per row i, with c = D + a e_t and q the predicted distribution:
 ///   loss_i = -sum_k c_ik log q_ik + extra_i, terms with c_ik = 0 are exactly 0
 ///   logits:            grad = u_i (softmax_i sum_k c_ik - c_i)
 ///   probabilities:     grad = -u_i c / p  (0 where c = 0)
 ///   log-probabilities: grad = -u_i c
-/// with u_i the sink's multiplier.
+/// with u_i the sink's multiplier. The terms D_ik log q_ik are summed unguarded
+/// (vectorised). Only a block where that sum is not finite (a D_ik = 0 met a
+/// log q_ik of -inf, or the loss is infinite anyway) or, for probabilities, where
+/// some q_ik is below the smallest normal number (Eigen's vectorised log takes it
+/// as that number) or some u_i is not finite, is summed again with a select, one
+/// scalar at a time: the guard costs nothing on finite, normal input (rows with
+/// -inf logits or zero probabilities beside zero target weights take the slow path).
 template <Input Form, bool RowMode, Eigen::Index Fixed, class Z, class Dense, class Sparse, class Grad, class Rows>
 void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows, Eigen::Index first,
                    Eigen::Index count) {
   using S = scalar_t<Z>;
   using Acc = accumulator_t<S>;
   using VS = std::conditional_t<RowMode, S, Eigen::Array<S, Fixed, 1, Eigen::ColMajor, kRowBlock<S>, 1>>;
-  using VA = std::conditional_t<RowMode, Acc, Eigen::Array<Acc, Fixed, 1, Eigen::ColMajor, kRowBlock<S>, 1>>;
+  using Piece = std::conditional_t<RowMode, Eigen::Array<S, 1, Eigen::Dynamic, Eigen::RowMajor, 1, kRowPiece>, VS>;
+  using Sums = RowSums<VS, Acc>;
   constexpr bool want_grad = !std::is_same<Grad, NoGrad>::value;
   constexpr bool logits = Form == Input::Logits;
+  constexpr bool probabilities = Form == Input::Probabilities;
 
-  // f(z_line, grad_line, line) for each line of the block
-  const auto visit = [&](auto&& f) {
+  // the row the exp pass writes (grad) or reads (pred): its pieces after the first start aligned
+  const auto grad_row_or = [&](const auto& pred_row) {
+    if constexpr (want_grad) {
+      static_cast<void>(pred_row);
+      return grad->row(first);
+    } else {
+      return pred_row;
+    }
+  };
+  // f(z_piece, grad_piece, line) for each piece of the block; in column mode, the
+  // pieces a few columns ahead of the ones read (pred, grad) are prefetched
+  const auto visit = [&](auto&& f, bool reads_pred, bool reads_grad, bool reads_target) {
     if constexpr (RowMode) {
-      const auto zl = z.row(first);
-      if constexpr (want_grad) {
-        auto gl = grad->row(first);
-        f(as_array(zl), gl, RowLine{first});
-      } else {
-        NoGrad gl;
-        f(as_array(zl), gl, RowLine{first});
+      const Eigen::Index k = z.cols();
+      Eigen::Index length = std::min(k, first_piece_length(grad_row_or(z.row(first))));
+      for (Eigen::Index start = 0; start < k; start += length, length = std::min(kRowPiece, k - start)) {
+        const auto zl = z.row(first).segment(start, length);
+        if constexpr (want_grad) {
+          auto gl = grad->row(first).segment(start, length);
+          f(as_array(zl), gl, RowLine{first, start, length});
+        } else {
+          NoGrad gl;
+          f(as_array(zl), gl, RowLine{first, start, length});
+        }
       }
     } else {
       for (Eigen::Index k = 0; k < z.cols(); ++k) {
+        if (reads_pred) prefetch_next<0>(z, ColLine{first, count, k});
+        if constexpr (Dense::active) {
+          if (reads_target) dense.prefetch(ColLine{first, count, k});
+        }
+        if constexpr (want_grad) {
+          if (reads_grad) prefetch_next<1>(*grad, ColLine{first, count, k});
+        }
         const auto zl = z.template block<Fixed, 1>(first, k, count, 1);
         if constexpr (want_grad) {
           auto gl = grad->template block<Fixed, 1>(first, k, count, 1);
@@ -232,69 +397,90 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
   };
 
   dense.begin(first, count);
+  VS u = filled<VS>(count, 0);  // the gradient's multiplier per row
+  for (Eigen::Index j = 0; j < count; ++j) at(u, j) = rows.multiplier(first + j);
+  // logits: the row max; probabilities: the row min (below the smallest normal: guarded sum)
   VS row_max = filled<VS>(count, logits ? -std::numeric_limits<S>::infinity() : S(0));
-  if constexpr (logits) visit([&](const auto& za, auto&, auto) { max_line(row_max, za); });
+  VS row_min = filled<VS>(count, std::numeric_limits<S>::infinity());
+  if constexpr (logits) visit([&](const auto& za, auto&, auto) { max_line(row_max, za); }, true, false, false);
 
-  VA norm = filled<VA>(count, 0), c_sum = filled<VA>(count, 0), dot = filled<VA>(count, 0);
-  VA extra = filled<VA>(count, 0);
+  Sums norm(count), c_sum(count), dot(count), extra(count);
+  Piece d;  // a piece's target weights D, evaluated once
   visit([&](const auto& za, auto& gl, auto line) {
+    if constexpr (RowMode) {
+      prefetch_next<0>(z, line);
+      if constexpr (want_grad) prefetch_next<1>(*grad, line);
+    }
     if constexpr (logits) {
       if constexpr (want_grad) {
         assign(gl, (za - row_max).exp());  // exp(z - max), kept for the gradient pass
-        add_line(norm, as_array(gl));
+        norm.add(as_array(gl));
       } else {
-        add_line(norm, (za - row_max).exp());
+        norm.add((za - row_max).exp());
       }
     }
     if constexpr (Dense::active) {
-      const auto d = dense.line(line);
-      if constexpr (logits) add_line(c_sum, d);
-      // select: a zero weight times log 0 (or a -inf logit) is 0, not NaN
-      add_line(dot, (d != S(0)).select(d * log_term<Form>(za, row_max), S(0)));
-      if constexpr (Dense::has_extra) add_line(extra, dense.extra(line));
+      d = dense.line(line);
+      if constexpr (logits) c_sum.add(d);
+      dot.add(d * log_term<Form>(za, row_max));
+      if constexpr (Dense::has_extra) extra.add(dense.extra(line, d));
+      if constexpr (probabilities) min_line(row_min, za);
+      if constexpr (want_grad && probabilities) assign(gl, -(u * d) / za);
+      if constexpr (want_grad && Form == Input::LogProbabilities) assign(gl, -(u * d));
+    } else if constexpr (want_grad && !logits) {
+      gl.setZero();
     }
-  });
+  }, true, want_grad, true);
+  if constexpr (Dense::active) {
+    // also when u is not finite: u x 0 in -u d / p would be NaN where d = 0
+    if (!all_finite(dot.totals()) || (probabilities && (any_below_normal(row_min) || !all_finite(u)))) {
+      dot.reset();
+      visit([&](const auto& za, auto& gl, auto line) {
+        // the expression, not the buffer: select evaluates it one scalar at a time,
+        // with std::exp and std::log
+        const auto dl = dense.line(line);
+        dot.add((dl != S(0)).select(dl * log_term<Form>(za, row_max), S(0)));
+        if constexpr (want_grad && probabilities) assign(gl, (dl != S(0)).select(-(u * dl) / za, S(0)));
+      }, true, want_grad && probabilities, true);
+    }
+  }
+
+  auto total_c = c_sum.totals();
+  auto total_dot = dot.totals();
   if constexpr (Sparse::active) {
     for (Eigen::Index j = 0; j < count; ++j) {
       Eigen::Index t = 0;
       S a(0);
       if (!sparse.get(first + j, t, a)) continue;
-      at(c_sum, j) += static_cast<Acc>(a);
-      at(dot, j) += static_cast<Acc>(a) * static_cast<Acc>(log_term_at<Form>(z(first + j, t), S(at(row_max, j))));
+      at(total_c, j) += static_cast<Acc>(a);
+      at(total_dot, j) +=
+          static_cast<Acc>(a) * static_cast<Acc>(log_term_at<Form>(z(first + j, t), S(at(row_max, j))));
     }
   }
-  for (Eigen::Index j = 0; j < count; ++j) {
-    using std::log;
-    Acc loss = at(extra, j) - at(dot, j);
-    if constexpr (logits) loss += at(c_sum, j) * log(at(norm, j));
-    rows.record(first + j, loss);
+  {
+    const auto& total_extra = extra.totals();
+    const auto& total_norm = norm.totals();
+    for (Eigen::Index j = 0; j < count; ++j) {
+      using std::log;
+      Acc loss = at(total_extra, j) - at(total_dot, j);
+      if constexpr (logits) loss += at(total_c, j) * log(at(total_norm, j));
+      rows.record(first + j, loss);
+    }
   }
 
   if constexpr (want_grad) {
-    VS u = filled<VS>(count, 0);
-    for (Eigen::Index j = 0; j < count; ++j) at(u, j) = rows.multiplier(first + j);
     if constexpr (logits) {
+      const auto& total_norm = norm.totals();
       VS factor = filled<VS>(count, 0);  // u sum_k c_k / sum_k exp(z_k - max)
       for (Eigen::Index j = 0; j < count; ++j)
-        at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(c_sum, j) / at(norm, j));
+        at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(total_c, j) / at(total_norm, j));
       visit([&](const auto&, auto& gl, auto line) {
         if constexpr (Dense::active) {
           assign(gl, as_array(gl) * factor - u * dense.line(line));
         } else {
           assign(gl, as_array(gl) * factor);
         }
-      });
-    } else if constexpr (Dense::active) {
-      visit([&](const auto& za, auto& gl, auto line) {
-        const auto d = dense.line(line);
-        if constexpr (Form == Input::Probabilities) {
-          assign(gl, (d != S(0)).select(-(u * d) / za, S(0)));
-        } else {
-          assign(gl, -(u * d));
-        }
-      });
-    } else {
-      visit([&](const auto&, auto& gl, auto) { gl.setZero(); });
+      }, false, true, Dense::active);
     }
     if constexpr (Sparse::active) {
       for (Eigen::Index j = 0; j < count; ++j) {
@@ -302,7 +488,7 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
         S a(0);
         if (!sparse.get(first + j, t, a)) continue;
         const Eigen::Index i = first + j;
-        if constexpr (Form == Input::Probabilities) {
+        if constexpr (probabilities) {
           grad->coeffRef(i, t) -= at(u, j) * a / z(i, t);
         } else {
           grad->coeffRef(i, t) -= at(u, j) * a;
