@@ -360,7 +360,8 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
     }
   };
   // f(z_piece, grad_piece, line) for each piece of the block; in column mode, the
-  // pieces a few columns ahead of the ones read (pred, grad) are prefetched
+  // pieces a few columns ahead in what the sweep reads (pred, grad, target) are
+  // prefetched (row mode prefetches the next row in the exp sweep only)
   const auto visit = [&](auto&& f, bool reads_pred, bool reads_grad, bool reads_target) {
     if constexpr (RowMode) {
       const Eigen::Index k = z.cols();
