@@ -14,16 +14,11 @@
 #include "detail/checks.hpp"
 #include "detail/elementwise.hpp"
 #include "detail/operand.hpp"
+#include "options.hpp"
+#include "errors.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {
-
-/// The distance D between row i of x1 and row i of x2 (a = x1_i, b = x2_i).
-enum class Distance {
-  Euclidean,         ///< D = |a - b|
-  SquaredEuclidean,  ///< D = |a - b|^2 (the squared distance itself is D)
-  Cosine             ///< D = 1 - cos(a, b) = 1 - a.b / (|a| |b|); cos = 0 when a or b is zero
-};
 
 /// Options of Contrastive (a plain aggregate).
 struct ContrastiveOptions {

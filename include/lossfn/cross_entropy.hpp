@@ -13,6 +13,8 @@
 #include "detail/checks.hpp"
 #include "detail/operand.hpp"
 #include "detail/softmax.hpp"
+#include "errors.hpp"
+#include "options.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {

@@ -6,6 +6,7 @@
 
 #include "detail/checks.hpp"
 #include "detail/elementwise.hpp"
+#include "errors.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {

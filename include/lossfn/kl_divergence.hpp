@@ -10,6 +10,8 @@
 #include "detail/checks.hpp"
 #include "detail/operand.hpp"
 #include "detail/softmax.hpp"
+#include "errors.hpp"
+#include "options.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {

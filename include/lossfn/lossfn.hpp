@@ -3,6 +3,8 @@
 #pragma once
 
 #include "version.hpp"
+#include "errors.hpp"
+#include "options.hpp"
 #include "reduction.hpp"
 // regression
 #include "mse.hpp"

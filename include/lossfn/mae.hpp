@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "detail/elementwise.hpp"
+#include "errors.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {

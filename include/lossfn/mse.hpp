@@ -3,6 +3,7 @@
 #pragma once
 
 #include "detail/elementwise.hpp"
+#include "errors.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {

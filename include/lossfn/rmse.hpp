@@ -9,6 +9,7 @@
 
 #include "detail/elementwise.hpp"
 #include "mse.hpp"
+#include "errors.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {

@@ -8,7 +8,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <Eigen/Core>
-#include <lossfn/detail/checks.hpp>
+#include <lossfn/errors.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -3,7 +3,7 @@
 // reduction identities, Map/Block/Matrix/expression inputs, and float vs double.
 #pragma once
 
-#include <lossfn/detail/checks.hpp>
+#include <lossfn/errors.hpp>
 #include <lossfn/reduction.hpp>
 
 #include <cmath>

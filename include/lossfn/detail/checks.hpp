@@ -1,5 +1,5 @@
 /// @file
-/// Error types, the replaceable error handler and every argument check of lossfn.
+/// Every argument check of lossfn (the error types are in <lossfn/errors.hpp>).
 ///
 /// All checks cost O(1) or O(m) and stay on in release builds (they are not
 /// `eigen_assert`s, which NDEBUG removes). Every check of a call runs before the
@@ -17,58 +17,23 @@
 #include <string>
 #include <type_traits>
 
-#if defined(LOSSFN_NO_EXCEPTIONS)
-// explicitly requested
-#elif !(defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND))
-#define LOSSFN_NO_EXCEPTIONS
-#endif
+#include "../errors.hpp"
 
 namespace lossfn {
-
-/// Thrown when the shapes of a call's arguments do not fit together. The message
-/// names the loss, the function and both shapes, e.g.
-/// `lossfn::MSE::forward: pred is 3x2 but target is 2x3`.
-class shape_error : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
-/// What kind of check failed; with exceptions it selects the exception type.
-enum class error_kind {
-  shape,             ///< lossfn::shape_error
-  invalid_argument,  ///< std::invalid_argument (bad option, empty input under Mean)
-  out_of_range       ///< std::out_of_range (class index, contrastive label)
-};
-
-/// Called, when lossfn is built without exceptions, with the kind and the full
-/// message of a failed check. If it returns, std::abort() follows.
-using error_handler = void (*)(error_kind kind, const char* message);
-
 namespace detail {
 
-inline void default_error_handler(error_kind /*kind*/, const char* message) {
-  std::fputs(message, stderr);
-  std::fputc('\n', stderr);
-}
-
-inline std::atomic<error_handler>& error_handler_slot() {
-  static std::atomic<error_handler> slot{&default_error_handler};
-  return slot;
-}
-
-}  // namespace detail
-
-/// Replaces the handler used without exceptions; returns the previous one.
-/// Passing nullptr restores the default (message to stderr, then abort).
-inline error_handler set_error_handler(error_handler handler) noexcept {
-  return detail::error_handler_slot().exchange(handler != nullptr ? handler : &detail::default_error_handler);
-}
-
-namespace detail {
+#if defined(__GNUC__) || defined(__clang__)
+/// Marks the functions that build and raise an error: out of line and off the hot
+/// path, so a loss's inlined call carries one compare and one call per check, not
+/// the string building behind it.
+#define LOSSFN_COLD __attribute__((cold, noinline))
+#else
+#define LOSSFN_COLD
+#endif
 
 /// Raises a failed check: throws the exception of `kind`, or without exceptions
 /// calls the user's handler and aborts.
-[[noreturn]] inline void raise(error_kind kind, const std::string& message) {
+[[noreturn]] LOSSFN_COLD inline void raise(error_kind kind, const std::string& message) {
 #if defined(LOSSFN_NO_EXCEPTIONS)
   error_handler_slot().load()(kind, message.c_str());
   std::abort();
@@ -94,12 +59,22 @@ inline std::string shape_string(Eigen::Index rows, Eigen::Index cols) {
   return std::to_string(rows) + "x" + std::to_string(cols);
 }
 
+/// "lossfn::L::f: a is RxC but b is RxC[ (expected RxC)]", raised as a shape_error.
+[[noreturn]] LOSSFN_COLD inline void raise_shape(const char* loss, const char* function, const char* a_name,
+                                                 Eigen::Index a_rows, Eigen::Index a_cols, const char* b_name,
+                                                 Eigen::Index b_rows, Eigen::Index b_cols,
+                                                 Eigen::Index expected_rows = -1, Eigen::Index expected_cols = -1) {
+  std::string message = where(loss, function) + a_name + " is " + shape_string(a_rows, a_cols) + " but " + b_name +
+                        " is " + shape_string(b_rows, b_cols);
+  if (expected_rows >= 0) message += " (expected " + shape_string(expected_rows, expected_cols) + ")";
+  raise(error_kind::shape, message);
+}
+
 template <class A, class B>
 void check_same_shape(const char* loss, const char* function, const char* a_name, const Eigen::EigenBase<A>& a,
                       const char* b_name, const Eigen::EigenBase<B>& b) {
   if (a.rows() != b.rows() || a.cols() != b.cols()) {
-    raise(error_kind::shape, where(loss, function) + a_name + " is " + shape_string(a.rows(), a.cols()) + " but " +
-                                 b_name + " is " + shape_string(b.rows(), b.cols()));
+    raise_shape(loss, function, a_name, a.rows(), a.cols(), b_name, b.rows(), b.cols());
   }
 }
 
@@ -108,19 +83,19 @@ template <class A, class B>
 void check_column_per_row(const char* loss, const char* function, const char* a_name, const Eigen::EigenBase<A>& a,
                           const char* b_name, const Eigen::EigenBase<B>& b) {
   if (b.cols() != 1 || b.rows() != a.rows()) {
-    raise(error_kind::shape, where(loss, function) + a_name + " is " + shape_string(a.rows(), a.cols()) + " but " +
-                                 b_name + " is " + shape_string(b.rows(), b.cols()) + " (expected " +
-                                 shape_string(a.rows(), 1) + ")");
+    raise_shape(loss, function, a_name, a.rows(), a.cols(), b_name, b.rows(), b.cols(), a.rows(), 1);
   }
+}
+
+[[noreturn]] LOSSFN_COLD inline void raise_empty_mean(const char* loss, const char* function) {
+  raise(error_kind::invalid_argument,
+        where(loss, function) + "empty input: the Mean of zero terms is undefined (use Sum, which gives 0)");
 }
 
 /// Mean over zero terms has no value: an error, where Sum simply returns 0.
 template <class Reduction>
 void check_terms(const char* loss, const char* function, Eigen::Index terms) {
-  if (Reduction::divides_by_count && terms == 0) {
-    raise(error_kind::invalid_argument,
-          where(loss, function) + "empty input: the Mean of zero terms is undefined (use Sum, which gives 0)");
-  }
+  if (Reduction::divides_by_count && terms == 0) raise_empty_mean(loss, function);
 }
 
 inline void check_option(bool ok, const char* loss, const std::string& what) {

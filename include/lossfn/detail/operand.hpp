@@ -92,10 +92,7 @@ void check_output(const char* loss, const char* function, const char* out_name, 
                   const char* like_name, Eigen::Index rows, Eigen::Index cols) {
   const bool rows_ok = out.rows() == rows || (is_plain_object<Derived> && Derived::RowsAtCompileTime == Eigen::Dynamic);
   const bool cols_ok = out.cols() == cols || (is_plain_object<Derived> && Derived::ColsAtCompileTime == Eigen::Dynamic);
-  if (!rows_ok || !cols_ok) {
-    raise(error_kind::shape, where(loss, function) + out_name + " is " + shape_string(out.rows(), out.cols()) +
-                                 " but " + like_name + " is " + shape_string(rows, cols));
-  }
+  if (!rows_ok || !cols_ok) raise_shape(loss, function, out_name, out.rows(), out.cols(), like_name, rows, cols);
 }
 
 /// Resizes `out` to rows x cols (after check_output, so it can only be a plain object).

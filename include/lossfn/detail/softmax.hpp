@@ -22,18 +22,10 @@
 
 #include "checks.hpp"
 #include "elementwise.hpp"
+#include "../options.hpp"
 #include "operand.hpp"
 
 namespace lossfn {
-
-/// The form in which a row-wise loss receives a prediction (CrossEntropy's pred,
-/// KLDivergence's Q). backward returns the gradient with respect to this form.
-enum class Input {
-  Logits,           ///< unnormalised scores; a stable log-softmax is taken per row (default)
-  Probabilities,    ///< probabilities, used as given (not renormalised)
-  LogProbabilities  ///< log-probabilities, used as given (not renormalised)
-};
-
 namespace detail {
 
 /// True for the three named input forms (an Input cast from a stray integer is not).
