@@ -33,11 +33,12 @@ inline const Eigen::VectorXi& labels(Eigen::Index m, Eigen::Index k) {
 /// Soft targets: positive rows that sum to 1.
 template <class S>
 const RowMajor<S>& soft_targets(Eigen::Index m, Eigen::Index k) {
-  return lossfn_bench::cached<RowMajor<S>>("soft" + lossfn_bench::shape_name(m, k) + lossfn_bench::scalar_name<S>(), [&] {
-    RowMajor<S> y = lossfn_bench::cached_random<RowMajor<S>>(m, k, 32, 0.01, 1.0);
-    y.colwise() /= y.rowwise().sum();
-    return y;
-  });
+  return lossfn_bench::cached<RowMajor<S>>(
+      "soft" + lossfn_bench::shape_name(m, k) + lossfn_bench::scalar_name<S>(), [&] {
+        RowMajor<S> y = lossfn_bench::cached_random<RowMajor<S>>(m, k, 32, 0.01, 1.0);
+        y.colwise() /= y.rowwise().sum();
+        return y;
+      });
 }
 
 /// The hand-written loop: per row, max, sum of exp, log-sum-exp, loss, gradient
@@ -79,7 +80,7 @@ void register_case(Eigen::Index m, Eigen::Index k) {
                                          [&] { return Z(logits<S>(m, k)); });
     return &z;
   };
-  auto target = [m, k]() -> const auto& {
+  auto target = [ m, k ]() -> const auto& {
     if constexpr (Index) {
       return labels(m, k);
     } else {

@@ -24,20 +24,20 @@ S naive_mse_forward_backward(const S* pred, const S* target, S* grad, Eigen::Ind
 template <class S>
 void register_naive() {
   for (Eigen::Index n : lossfn_bench::kRegressionSizes) {
-    lossfn_bench::add(std::string("naive/mse/forward_backward/") + lossfn_bench::scalar_name<S>() + "/" +
-                          lossfn_bench::count_name(n),
-                      [n](benchmark::State& state) {
-                        const Vec<S>& pred = lossfn_bench::random_vec<S>(n, 1);
-                        const Vec<S>& target = lossfn_bench::random_vec<S>(n, 2);
-                        Vec<S> grad(n);
-                        for (auto _ : state) {
-                          benchmark::DoNotOptimize(naive_mse_forward_backward(pred.data(), target.data(), grad.data(), n));
-                          benchmark::ClobberMemory();
-                        }
-                        lossfn_bench::set_bytes(state, n, sizeof(S), 3);
-                        lossfn_bench::compare_with(state, std::string("base/r2w1/") + lossfn_bench::scalar_name<S>() +
-                                                              "/" + lossfn_bench::count_name(n));
-                      });
+    lossfn_bench::add(
+        std::string("naive/mse/forward_backward/") + lossfn_bench::scalar_name<S>() + "/" + lossfn_bench::count_name(n),
+        [n](benchmark::State& state) {
+          const Vec<S>& pred = lossfn_bench::random_vec<S>(n, 1);
+          const Vec<S>& target = lossfn_bench::random_vec<S>(n, 2);
+          Vec<S> grad(n);
+          for (auto _ : state) {
+            benchmark::DoNotOptimize(naive_mse_forward_backward(pred.data(), target.data(), grad.data(), n));
+            benchmark::ClobberMemory();
+          }
+          lossfn_bench::set_bytes(state, n, sizeof(S), 3);
+          lossfn_bench::compare_with(
+              state, std::string("base/r2w1/") + lossfn_bench::scalar_name<S>() + "/" + lossfn_bench::count_name(n));
+        });
   }
 }
 

@@ -124,7 +124,7 @@ bool register_softmax() {
   return true;
 }
 
-const bool registered = register_regression<float>() && register_regression<double>() &&
-                        register_softmax<float>() && register_softmax<double>();
+const bool registered = register_regression<float>() && register_regression<double>() && register_softmax<float>() &&
+                        register_softmax<double>();
 
 }  // namespace

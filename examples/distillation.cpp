@@ -63,15 +63,17 @@ int main() {
   // the teacher: a fixed one-hidden-layer network, z = tanh(x A) B; the student
   // is linear, z = x w + b, so it can only approximate the teacher's distribution
   const Eigen::MatrixXd a = random_normal(kFeatures, 16, 11, 1.0), b = random_normal(16, kClasses, 14, 1.5);
-  const auto teacher = [&](const Eigen::MatrixXd& in) -> Eigen::MatrixXd { return (in * a).array().tanh().matrix() * b; };
+  const auto teacher = [&](const Eigen::MatrixXd& in) -> Eigen::MatrixXd {
+    return (in * a).array().tanh().matrix() * b;
+  };
   const Eigen::MatrixXd x = random_normal(256, kFeatures, 12, 1.0);
   const Eigen::MatrixXd x_test = random_normal(256, kFeatures, 13, 1.0);
   const Eigen::MatrixXd teacher_z = teacher(x), teacher_test = teacher(x_test);
   const Eigen::MatrixXd log_p = log_softmax(teacher_z / kTemperature);  // the soft targets, as log P
 
   lossfn::KLDivergenceOptions options;
-  options.input = lossfn::Input::Logits;  // the student's z / T
-  options.log_target = true;              // P given as log P
+  options.input = lossfn::Input::Logits;                 // the student's z / T
+  options.log_target = true;                             // P given as log P
   const lossfn::KLDivergence<lossfn::Mean> kl(options);  // Mean: per sample ('batchmean')
 
   Eigen::MatrixXd w = Eigen::MatrixXd::Zero(kFeatures, kClasses);  // the student

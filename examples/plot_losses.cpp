@@ -61,8 +61,7 @@ Curve elementwise_curve(const std::string& label, const Loss& loss, const std::v
   const Eigen::ArrayXXd pred = as_column(errors);
   const Eigen::ArrayXXd target = Eigen::ArrayXXd::Zero(pred.rows(), 1);
   const Eigen::ArrayXXd ones = Eigen::ArrayXXd::Ones(pred.rows(), 1);
-  return {label, as_vector(loss.forward(pred, target)), as_vector(loss.backward(pred, target, ones)),
-          std::move(kinks)};
+  return {label, as_vector(loss.forward(pred, target)), as_vector(loss.backward(pred, target, ones)), std::move(kinks)};
 }
 
 /// RMSE over a batch of 4 errors (e, c, c, c) as a function of e: the root is
@@ -162,10 +161,8 @@ std::vector<Figure> regression_figures() {
                      {elementwise_curve("Huber delta=0.5", lossfn::Huber<lossfn::None>{0.5}, e, {-0.5, 0.5}),
                       elementwise_curve("Huber delta=1", lossfn::Huber<lossfn::None>{1.0}, e, {-1.0, 1.0}),
                       elementwise_curve("Huber delta=2", lossfn::Huber<lossfn::None>{2.0}, e, {-2.0, 2.0})}});
-  figures.push_back({"rmse.csv",
-                     e,
-                     {rmse_curve("RMSE with c = 0", e, 0.0, {0.0}),
-                      rmse_curve("RMSE with c = 1", e, 1.0, {})}});
+  figures.push_back(
+      {"rmse.csv", e, {rmse_curve("RMSE with c = 0", e, 0.0, {0.0}), rmse_curve("RMSE with c = 1", e, 1.0, {})}});
   // the three robust-vs-not regression losses side by side
   figures.push_back({"regression.csv",
                      e,
@@ -232,14 +229,13 @@ Curve contrastive_curve(const std::string& label, double margin, int y, const st
 std::vector<Figure> other_figures() {
   std::vector<Figure> figures;
   const std::vector<double> z = grid(-6, 6, 600);
-  figures.push_back({"cross_entropy.csv",
-                     z,
-                     {cross_entropy_curve("no smoothing", 0.0, z),
-                      cross_entropy_curve("label smoothing 0.1", 0.1, z)}});
+  figures.push_back(
+      {"cross_entropy.csv",
+       z,
+       {cross_entropy_curve("no smoothing", 0.0, z), cross_entropy_curve("label smoothing 0.1", 0.1, z)}});
   const std::vector<double> q = grid(0.02, 0.98, 480);
-  figures.push_back({"kl_divergence.csv",
-                     q,
-                     {kl_curve("P = (0.3 0.7)", 0.3, q), kl_curve("P = (1 0) one-hot", 1.0, q)}});
+  figures.push_back(
+      {"kl_divergence.csv", q, {kl_curve("P = (0.3 0.7)", 0.3, q), kl_curve("P = (1 0) one-hot", 1.0, q)}});
   const std::vector<double> d = grid(0, 2.5, 500);
   figures.push_back({"contrastive.csv",
                      d,

@@ -52,8 +52,7 @@ bool show_pairs(const std::string& title, const Loss& loss, const Eigen::ArrayXX
   const double value = loss.forward_backward(x1, x2, similar0_dissimilar1, g1, g2);
   const auto wrt_x1 = [&](const Eigen::ArrayXXd& p) { return loss.forward(p, x2, similar0_dissimilar1); };
   const auto wrt_x2 = [&](const Eigen::ArrayXXd& p) { return loss.forward(x1, p, similar0_dissimilar1); };
-  const double error =
-      std::fmax(finite_difference_error(wrt_x1, x1, g1), finite_difference_error(wrt_x2, x2, g2));
+  const double error = std::fmax(finite_difference_error(wrt_x1, x1, g1), finite_difference_error(wrt_x2, x2, g2));
   std::printf("%-14s loss = %9.6f  dx1 row 0 = [% .4f % .4f]  (finite-difference error %.1e)\n", title.c_str(), value,
               g1(0, 0), g1(0, 1), error);
   return error < 1e-6;

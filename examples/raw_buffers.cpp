@@ -82,7 +82,7 @@ bool from_strided_records() {
   const Eigen::Index m = 3, width = 4;
   const std::vector<double> records = {1.0, 2.0, 3.0, 101, 0.0, -1.0, 0.5, 102, 2.0, 2.0, 2.0, 103};
   const std::vector<double> target = {1.5, 2.0, 2.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0};  // m x 3, dense
-  std::vector<double> grad_records(records.size(), -7.0);  // -7: "not written"
+  std::vector<double> grad_records(records.size(), -7.0);                            // -7: "not written"
 
   Strided p(records.data(), m, 3, Eigen::OuterStride<>(width));
   Eigen::Map<const RowMajor> t(target.data(), m, 3);

@@ -108,8 +108,8 @@ int main(int argc, char** argv) {
   // the loss starts at log 3 = 1.0986 (all logits 0); smoothing keeps it higher
   // (a smoothed target's cross entropy cannot reach 0), hence 40%, not more
   const double start = std::log(3.0);
-  const bool learned = plain.test_accuracy >= 0.85 && smoothed.test_accuracy >= 0.85 &&
-                       plain.last_loss < 0.6 * start && smoothed.last_loss < 0.6 * start;
+  const bool learned = plain.test_accuracy >= 0.85 && smoothed.test_accuracy >= 0.85 && plain.last_loss < 0.6 * start &&
+                       smoothed.last_loss < 0.6 * start;
   std::printf("softmax_classifier: held-out accuracy %.3f (no smoothing), %.3f (smoothing %.2f): %s\n",
               plain.test_accuracy, smoothed.test_accuracy, smoothing, learned ? "learned" : "DID NOT LEARN");
   return learned ? 0 : 1;

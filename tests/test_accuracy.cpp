@@ -28,7 +28,8 @@ Floats uniform_floats(Eigen::Index n, unsigned seed, float lo, float hi) {
 
 /// sum_i term(pred_i - target_i) with the difference and every sum in long double
 /// (64-bit mantissa): the reference the float results are measured against.
-long double reference_sum(const Floats& pred, const Floats& target, const std::function<long double(long double)>& term) {
+long double reference_sum(const Floats& pred, const Floats& target,
+                          const std::function<long double(long double)>& term) {
   long double total = 0;
   for (Eigen::Index i = 0; i < pred.size(); ++i) {
     total += term(static_cast<long double>(pred(i)) - static_cast<long double>(target(i)));

@@ -161,7 +161,7 @@ void check_elementwise_like(const std::string& label, const Make& make, const Pl
 }  // namespace
 
 TEST_CASE("The counter sees allocations (the test can fail)") {
-  static int* volatile kept = nullptr;  // volatile: the compiler may not elide the new
+  static int* volatile kept = nullptr;                    // volatile: the compiler may not elide the new
   CHECK(allocations_of([] { kept = new int(3); }) >= 1);  // new, and on glibc its malloc
   delete kept;
   if (kCountsMalloc) {
@@ -182,10 +182,14 @@ TEST_CASE("Elementwise losses: forward and forward_backward allocate nothing") {
     const ArrayXXd pred = lossfn_test::random_array<ArrayXXd>(70, 90, 1);
     const ArrayXXd target = lossfn_test::random_array<ArrayXXd>(70, 90, 2);
     auto run = [&](const auto& p, const auto& t) {
-      check_elementwise_like("MSE", [](auto r) { return lossfn::MSE<decltype(r)>{}; }, p, t);
-      check_elementwise_like("MAE", [](auto r) { return lossfn::MAE<decltype(r)>{}; }, p, t);
-      check_elementwise_like("Huber", [](auto r) { return lossfn::Huber<decltype(r)>(0.5); }, p, t);
-      check_elementwise_like("RMSE", [](auto r) { return lossfn::RMSE<decltype(r)>{}; }, p, t);
+      check_elementwise_like(
+          "MSE", [](auto r) { return lossfn::MSE<decltype(r)>{}; }, p, t);
+      check_elementwise_like(
+          "MAE", [](auto r) { return lossfn::MAE<decltype(r)>{}; }, p, t);
+      check_elementwise_like(
+          "Huber", [](auto r) { return lossfn::Huber<decltype(r)>(0.5); }, p, t);
+      check_elementwise_like(
+          "RMSE", [](auto r) { return lossfn::RMSE<decltype(r)>{}; }, p, t);
     };
     if (order == 0) {
       run(pred, target);
@@ -196,7 +200,8 @@ TEST_CASE("Elementwise losses: forward and forward_backward allocate nothing") {
   // float too (its fast path sums in float and falls back to double per block)
   const Eigen::ArrayXXf pf = lossfn_test::random_array<Eigen::ArrayXXf>(50, 60, 3);
   const Eigen::ArrayXXf tf = lossfn_test::random_array<Eigen::ArrayXXf>(50, 60, 4);
-  check_elementwise_like("MSE float", [](auto r) { return lossfn::MSE<decltype(r)>{}; }, pf, tf);
+  check_elementwise_like(
+      "MSE float", [](auto r) { return lossfn::MSE<decltype(r)>{}; }, pf, tf);
 }
 
 TEST_CASE("CrossEntropy and KLDivergence: forward and forward_backward allocate nothing") {
@@ -209,13 +214,15 @@ TEST_CASE("CrossEntropy and KLDivergence: forward and forward_backward allocate 
     for (Eigen::Index i = 0; i < m; ++i) labels(i) = static_cast<int>((i * 7) % k);
     auto run = [&](const auto& z, const auto& y) {
       // soft targets, logits
-      check_elementwise_like("CrossEntropy soft", [](auto r) { return lossfn::CrossEntropy<decltype(r)>{}; }, z, y);
-      check_elementwise_like("KLDivergence", [](auto r) { return lossfn::KLDivergence<decltype(r)>{}; }, z, y);
+      check_elementwise_like(
+          "CrossEntropy soft", [](auto r) { return lossfn::CrossEntropy<decltype(r)>{}; }, z, y);
+      check_elementwise_like(
+          "KLDivergence", [](auto r) { return lossfn::KLDivergence<decltype(r)>{}; }, z, y);
       lossfn::KLDivergenceOptions log_form;
       log_form.input = lossfn::Input::LogProbabilities;
       log_form.log_target = true;
-      check_elementwise_like("KLDivergence log/log",
-                             [&](auto r) { return lossfn::KLDivergence<decltype(r)>(log_form); }, z, y);
+      check_elementwise_like(
+          "KLDivergence log/log", [&](auto r) { return lossfn::KLDivergence<decltype(r)>(log_form); }, z, y);
       // class-index targets, with and without options
       using Plain = std::decay_t<decltype(z)>;
       lossfn::CrossEntropyOptions smooth;
@@ -224,7 +231,8 @@ TEST_CASE("CrossEntropy and KLDivergence: forward and forward_backward allocate 
       for (int variant = 0; variant < 2; ++variant) {
         for_each_view(z, z, [&](const char* view, const auto& p, const auto&, auto&& g) {
           CAPTURE(view, variant, Plain::IsRowMajor);
-          const auto sum = variant == 0 ? lossfn::CrossEntropy<lossfn::Sum>{} : lossfn::CrossEntropy<lossfn::Sum>(smooth);
+          const auto sum =
+              variant == 0 ? lossfn::CrossEntropy<lossfn::Sum>{} : lossfn::CrossEntropy<lossfn::Sum>(smooth);
           const auto mean =
               variant == 0 ? lossfn::CrossEntropy<lossfn::Mean>{} : lossfn::CrossEntropy<lossfn::Mean>(smooth);
           double sink = 0;

@@ -148,11 +148,15 @@ void check_all_gradients(Distance distance, double margin, const P1& x1, const P
 
   // Sum and Mean, both inputs
   const auto [s1, s2] = sum.backward(x1, x2, y);
-  CHECK(gradient_error(label, [&](const P1& p) { return sum.forward(p, x2, y); }, x1, s1) < kGradientTolerance);
-  CHECK(gradient_error(label, [&](const P2& p) { return sum.forward(x1, p, y); }, x2, s2) < kGradientTolerance);
+  CHECK(gradient_error(
+            label, [&](const P1& p) { return sum.forward(p, x2, y); }, x1, s1) < kGradientTolerance);
+  CHECK(gradient_error(
+            label, [&](const P2& p) { return sum.forward(x1, p, y); }, x2, s2) < kGradientTolerance);
   const auto [m1, m2] = mean.backward(x1, x2, y);
-  CHECK(gradient_error(label, [&](const P1& p) { return mean.forward(p, x2, y); }, x1, m1) < kGradientTolerance);
-  CHECK(gradient_error(label, [&](const P2& p) { return mean.forward(x1, p, y); }, x2, m2) < kGradientTolerance);
+  CHECK(gradient_error(
+            label, [&](const P1& p) { return mean.forward(p, x2, y); }, x1, m1) < kGradientTolerance);
+  CHECK(gradient_error(
+            label, [&](const P2& p) { return mean.forward(x1, p, y); }, x2, m2) < kGradientTolerance);
 
   // None: the vector-Jacobian product of a random upstream
   const Column upstream = random_array<Column>(x1.rows(), 1, 77, -2, 2);
@@ -265,7 +269,8 @@ TEST_CASE("Contrastive: finite-difference gradients of both inputs") {
       const Eigen::Index m = shape[0], d = shape[1];
       if (distance == Distance::Cosine && d == 1) continue;  // 1-D cosine is a step function
       const ArrayCM probe = random_array<ArrayCM>(m, d, seed, -1, 1);
-      for (const double margin : battery_margins(distances(distance, probe, random_array<ArrayCM>(m, d, seed + 500, -1, 1)))) {
+      for (const double margin :
+           battery_margins(distances(distance, probe, random_array<ArrayCM>(m, d, seed + 500, -1, 1)))) {
         const auto [x1, x2] = smooth_pairs<ArrayCM>(distance, margin, m, d, seed);
         for (int pattern = 0; pattern < 3; ++pattern) {
           const Column y = make_labels(m, pattern);
@@ -443,7 +448,9 @@ TEST_CASE("Contrastive: non-differentiable points give the documented values, ne
     CHECK(terms(0) == 0.5);    // similar, D = 1: 1/2
     CHECK(terms(1) == 0.125);  // dissimilar, D = 1: (1.5 - 1)^2/2
     CHECK(terms(2) == 0.125);
-    CHECK(terms(3) == Approx(static_cast<double>(reference_term(reference_distance(Distance::Cosine, x1, x2, 3), 0, 1.5))).epsilon(1e-14));
+    CHECK(terms(3) ==
+          Approx(static_cast<double>(reference_term(reference_distance(Distance::Cosine, x1, x2, 3), 0, 1.5)))
+              .epsilon(1e-14));
     const auto [g1, g2] = loss.backward(x1, x2, y, Column::Ones(4));
     CHECK(g1.allFinite());
     CHECK(g2.allFinite());
@@ -693,7 +700,8 @@ TEST_CASE("Contrastive: bad input is an error, and nothing is written") {
     CHECK_THROWS_WITH(loss.forward(x1, x2, y),
                       "lossfn::Contrastive::forward: label at row 2 is 0.5 (expected 0 = similar pair or 1 = "
                       "dissimilar pair)");
-    CHECK_THROWS_WITH(loss.forward_backward(x1, x2, y, g1, g2), lossfn_test::ContainsSubstring("label at row 2 is 0.5"));
+    CHECK_THROWS_WITH(loss.forward_backward(x1, x2, y, g1, g2),
+                      lossfn_test::ContainsSubstring("label at row 2 is 0.5"));
     CHECK(untouched());
     y(2) = std::nan("");
     CHECK_THROWS_WITH(loss.backward(x1, x2, y), lossfn_test::ContainsSubstring("label at row 2 is nan"));

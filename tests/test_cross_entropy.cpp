@@ -360,7 +360,7 @@ TEST_CASE("CrossEntropy: storage orders, Map, Block, Matrix and expression input
   big_grad.block(1, 1, m, classes).setConstant(7.0);
   CHECK((big_grad == 7.0).all());  // nothing outside the block was written
   const Eigen::Map<const RowsCM, 0, Eigen::OuterStride<>> strided(big.data() + 2 + big.rows(), m, classes,
-                                                                    Eigen::OuterStride<>(big.rows()));
+                                                                  Eigen::OuterStride<>(big.rows()));
   CHECK(scalar_error(ce.forward(strided, t), value) < 1e-15);
   Eigen::ArrayXi wide_targets = Eigen::ArrayXi::Zero(2 * m);
   for (Eigen::Index i = 0; i < m; ++i) wide_targets(2 * i) = t(i);
@@ -497,7 +497,8 @@ TEST_CASE("CrossEntropy: extreme inputs give finite, exact results") {
     y << 0, 0.5, 0.5;
     CHECK(CrossEntropy<>{}.forward(z, y) == Approx(std::log(1 + std::exp(1.0)) - 0.5).epsilon(1e-15));
     CHECK(CrossEntropy<>{}.backward(z, y).allFinite());
-  }  SECTION("probabilities, soft targets: zero-weight classes get exactly 0 even for an upstream of inf or NaN") {
+  }
+  SECTION("probabilities, soft targets: zero-weight classes get exactly 0 even for an upstream of inf or NaN") {
     const Eigen::Index m = 2, classes = 32;
     const RowsRM q = lossfn_test::random_distributions<RowsRM>(m, classes, 131);
     RowsRM y = RowsRM::Zero(m, classes);
@@ -517,7 +518,6 @@ TEST_CASE("CrossEntropy: extreme inputs give finite, exact results") {
       CHECK(std::isnan(g(1, 30)));
     }
   }
-
 }
 
 TEST_CASE("CrossEntropy: errors name the loss, the function, the shapes, rows and values") {
@@ -540,8 +540,9 @@ TEST_CASE("CrossEntropy: errors name the loss, the function, the shapes, rows an
     CrossEntropyOptions o;
     o.class_weights = Eigen::ArrayXd::Ones(4);
     CHECK_THROWS_AS(CrossEntropy<>(o).forward(z, t), lossfn::shape_error);
-    CHECK_THROWS_WITH(CrossEntropy<>(o).forward_backward(z, t, out),
-                      "lossfn::CrossEntropy::forward_backward: class_weights has 4 entries but pred is 4x3 (3 classes)");
+    CHECK_THROWS_WITH(
+        CrossEntropy<>(o).forward_backward(z, t, out),
+        "lossfn::CrossEntropy::forward_backward: class_weights has 4 entries but pred is 4x3 (3 classes)");
     const lossfn::CrossEntropy<lossfn::None> none;
     CHECK_THROWS_WITH(none.backward(z, t, Eigen::ArrayXd::Ones(3)),
                       "lossfn::CrossEntropy::backward: pred is 4x3 but upstream is 3x1 (expected 4x1)");
@@ -560,7 +561,8 @@ TEST_CASE("CrossEntropy: errors name the loss, the function, the shapes, rows an
     CHECK_THROWS_WITH(CrossEntropy<>(o).backward(z, bad),
                       "lossfn::CrossEntropy::backward: target at row 2 is -1, not a class index in [0, 3) nor "
                       "ignore_index");
-    const Eigen::Array<std::uint64_t, Eigen::Dynamic, 1> huge = Eigen::Array<std::uint64_t, Eigen::Dynamic, 1>::Constant(4, 18446744073709551615ull);
+    const Eigen::Array<std::uint64_t, Eigen::Dynamic, 1> huge =
+        Eigen::Array<std::uint64_t, Eigen::Dynamic, 1>::Constant(4, 18446744073709551615ull);
     CHECK_THROWS_WITH(ce.forward(z, huge), ContainsSubstring("target at row 0 is 18446744073709551615,"));
     o.ignore_index = 2;
     bad(2) = 2;

@@ -26,7 +26,7 @@ Col<T> col(std::initializer_list<T> values) {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr float kInfF = std::numeric_limits<float>::infinity();
 constexpr double kDenormD = std::numeric_limits<double>::denorm_min();  // 2^-1074 ~ 4.9e-324
-constexpr float kDenormF = 1e-40f;                                       // a float denormal (< 2^-126 ~ 1.2e-38)
+constexpr float kDenormF = 1e-40f;                                      // a float denormal (< 2^-126 ~ 1.2e-38)
 
 }  // namespace
 
@@ -127,8 +127,8 @@ TEST_CASE("edge: values of +-1e30 and overflow of the true value") {
     CHECK(lossfn::MSE<>{}.backward(pred, target)(0) == kInf);
     CHECK(lossfn::MAE<>{}.forward(pred, target) == kInf);
     CHECK(lossfn::MAE<>{}.backward(pred, target)(0) == 1.0);
-    CHECK(lossfn::Huber<>{}.forward(pred, target) == kInf);      // delta (inf - delta/2)
-    CHECK(lossfn::Huber<>{}.backward(pred, target)(0) == 1.0);   // clamp(inf, -1, 1)
+    CHECK(lossfn::Huber<>{}.forward(pred, target) == kInf);     // delta (inf - delta/2)
+    CHECK(lossfn::Huber<>{}.backward(pred, target)(0) == 1.0);  // clamp(inf, -1, 1)
     CHECK(lossfn::RMSE<>{}.forward(pred, target) == kInf);
     CHECK(std::isnan(lossfn::RMSE<>{}.backward(pred, target)(0)));  // inf x (1 / inf) = inf x 0
   }
@@ -157,7 +157,7 @@ TEST_CASE("edge: Huber exactly at +-delta") {
 
 TEST_CASE("edge: exact predictions") {
   const auto pred = col<double>({1.5, -2.0}), target = col<double>({1.5, -2.0});
-  CHECK(lossfn::MAE<>{}.backward(pred, target)(0) == 0.0);   // subgradient 0 at e = 0
+  CHECK(lossfn::MAE<>{}.backward(pred, target)(0) == 0.0);  // subgradient 0 at e = 0
   CHECK(lossfn::RMSE<>{}.forward(pred, target) == 0.0);
   CHECK(lossfn::RMSE<>{}.backward(pred, target)(1) == 0.0);  // subgradient 0 at L = 0, not NaN
   CHECK(lossfn::MSE<>{}.backward(pred, target)(0) == 0.0);

@@ -133,8 +133,7 @@ TEST_CASE("KLDivergence: properties") {
   }
   SECTION("KL >= 0 for normalised P and Q, every sample, every form") {
     CHECK((KLDivergence<lossfn::None>(options(Input::Probabilities, false)).forward(q, p) >= 0).all());
-    CHECK((KLDivergence<lossfn::None>(options(Input::LogProbabilities, false)).forward(RowsCM(q.log()), p) >= 0)
-              .all());
+    CHECK((KLDivergence<lossfn::None>(options(Input::LogProbabilities, false)).forward(RowsCM(q.log()), p) >= 0).all());
     const RowsCM z = lossfn_test::random_array<RowsCM>(m, classes, 73, -5, 5);
     CHECK((KLDivergence<lossfn::None>{}.forward(z, p) >= 0).all());
   }
@@ -193,15 +192,16 @@ TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
     RowsRM q = lossfn_test::random_array<RowsRM>(m, classes, 97, 0.05, 1.0);
     RowsRM p = lossfn_test::random_distributions<RowsRM>(m, classes, 98);
     q(1, 400) = 0.0;
-    p(1, 400) = 0.0;    // 0 log 0 = 0 in the third piece of row 1
+    p(1, 400) = 0.0;     // 0 log 0 = 0 in the third piece of row 1
     q(40, 10) = 1e-310;  // subnormal: Eigen's vectorised log would take it as 2.2e-308
     p(40, 10) = 1e-10;
     const KLDivergenceOptions o = options(Input::Probabilities, false);
     const LD expected = reference_kl(q, p, Input::Probabilities);
     for (const bool row_major : {true, false}) {
       CAPTURE(row_major);
-      const Eigen::ArrayXd terms = row_major ? Eigen::ArrayXd(KLDivergence<lossfn::None>(o).forward(q, p))
-                                             : Eigen::ArrayXd(KLDivergence<lossfn::None>(o).forward(RowsCM(q), RowsCM(p)));
+      const Eigen::ArrayXd terms = row_major
+                                       ? Eigen::ArrayXd(KLDivergence<lossfn::None>(o).forward(q, p))
+                                       : Eigen::ArrayXd(KLDivergence<lossfn::None>(o).forward(RowsCM(q), RowsCM(p)));
       CHECK(max_error(terms, expected.cast<double>()) < 1e-13);
       const RowsCM g = row_major ? RowsCM(KLDivergence<lossfn::Sum>(o).backward(q, p))
                                  : KLDivergence<lossfn::Sum>(o).backward(RowsCM(q), RowsCM(p));
@@ -260,7 +260,7 @@ TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
       CHECK(g.allFinite());
       CHECK(gc.allFinite());
       // dKL/dQ: logits 0; probabilities -P/Q = -1; log-probabilities -P; 0 where P = 0
-      const RowsRM expected = form == Input::Logits ? RowsRM(RowsRM::Zero(m, classes))
+      const RowsRM expected = form == Input::Logits          ? RowsRM(RowsRM::Zero(m, classes))
                               : form == Input::Probabilities ? RowsRM(-(p / p.max(1e-300)))  // -1 or 0
                                                              : RowsRM(-p);
       CHECK(max_error(g, expected) < 1e-13);
@@ -315,12 +315,13 @@ TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
     CHECK(scalar_error(kl.forward(map, p * 1.0), value) < 1e-15);
     const Eigen::ArrayXXf zf = z.cast<float>(), pf = p.cast<float>();
     Eigen::ArrayXXf gf(m, classes);
-    CHECK(scalar_error(kl.forward_backward(zf, pf, gf), kl.forward(RowsCM(zf.cast<double>()), RowsCM(pf.cast<double>()))) <
+    CHECK(scalar_error(kl.forward_backward(zf, pf, gf),
+                       kl.forward(RowsCM(zf.cast<double>()), RowsCM(pf.cast<double>()))) <
           lossfn_test::Tolerance<float>::rel);
     CHECK(max_error(gf, kl.backward(RowsCM(zf.cast<double>()), RowsCM(pf.cast<double>()))) <
           lossfn_test::Tolerance<float>::rel);
     const Eigen::Array<long double, Eigen::Dynamic, Eigen::Dynamic> zl = z.cast<long double>(),
-                                                                     pl = p.cast<long double>();
+                                                                    pl = p.cast<long double>();
     CHECK(scalar_error(static_cast<double>(kl.forward(zl, pl)), value) < 1e-13);
   }
 }

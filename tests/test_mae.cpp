@@ -26,7 +26,9 @@ TEST_CASE("MAE: hand-computed values and gradients") {
   CHECK(lossfn_test::max_error(lossfn::MAE<>{}.backward(pred, target), expected) < 1e-15);
 }
 
-TEST_CASE("MAE: conformance battery") { lossfn_test::run_elementwise_battery<lossfn_test::Terms::Additive>("MAE", make_mae, near_zero); }
+TEST_CASE("MAE: conformance battery") {
+  lossfn_test::run_elementwise_battery<lossfn_test::Terms::Additive>("MAE", make_mae, near_zero);
+}
 
 TEST_CASE("MAE: the subgradient at e = 0 is 0, NaN stays NaN, infinity keeps its sign") {
   Eigen::ArrayXd pred(4), target(4);

@@ -176,8 +176,7 @@ TEST_CASE("strong guarantee: CrossEntropy") {
   expect_untouched<lossfn::shape_error>([&](auto&& g) { return ce.forward_backward(no_class, good, g); }, 3, 0);
   const ArrayCM no_sample(0, 4);
   const Eigen::ArrayXi no_target(0);
-  expect_untouched<std::invalid_argument>([&](auto&& g) { return ce.forward_backward(no_sample, no_target, g); }, 0,
-                                          4);
+  expect_untouched<std::invalid_argument>([&](auto&& g) { return ce.forward_backward(no_sample, no_target, g); }, 0, 4);
 
   // a gradient Map of the wrong shape
   Buffer buffer;
@@ -196,8 +195,7 @@ TEST_CASE("strong guarantee: KLDivergence") {
   const ArrayCM no_class(3, 0);
   expect_untouched<lossfn::shape_error>([&](auto&& g) { return kl.forward_backward(no_class, no_class, g); }, 3, 0);
   const ArrayCM no_sample(0, 4);
-  expect_untouched<std::invalid_argument>([&](auto&& g) { return kl.forward_backward(no_sample, no_sample, g); }, 0,
-                                          4);
+  expect_untouched<std::invalid_argument>([&](auto&& g) { return kl.forward_backward(no_sample, no_sample, g); }, 0, 4);
   Buffer buffer;
   CHECK_THROWS_AS(kl.forward_backward(pred, target, buffer.map(3, 3)), lossfn::shape_error);
   CHECK(buffer.untouched());
@@ -228,29 +226,24 @@ TEST_CASE("strong guarantee: Contrastive (both gradient buffers)") {
   // a label that is not 0 or 1 in the last row (floating and integer labels)
   Eigen::ArrayXd bad_label = labels;
   bad_label(2) = 0.5;
-  expect_both_untouched(std::out_of_range(""), [&](auto&& g1, auto&& g2) {
-    return loss.forward_backward(x1, x2, bad_label, g1, g2);
-  });
+  expect_both_untouched(std::out_of_range(""),
+                        [&](auto&& g1, auto&& g2) { return loss.forward_backward(x1, x2, bad_label, g1, g2); });
   Eigen::ArrayXi bad_int(3);
   bad_int << 1, 0, 2;
-  expect_both_untouched(std::out_of_range(""), [&](auto&& g1, auto&& g2) {
-    return loss.forward_backward(x1, x2, bad_int, g1, g2);
-  });
+  expect_both_untouched(std::out_of_range(""),
+                        [&](auto&& g1, auto&& g2) { return loss.forward_backward(x1, x2, bad_int, g1, g2); });
   // shapes: x2, the labels
   const ArrayCM x2_wrong = values(3, 3, 0.0);
-  expect_both_untouched(lossfn::shape_error(""), [&](auto&& g1, auto&& g2) {
-    return loss.forward_backward(x1, x2_wrong, labels, g1, g2);
-  });
+  expect_both_untouched(lossfn::shape_error(""),
+                        [&](auto&& g1, auto&& g2) { return loss.forward_backward(x1, x2_wrong, labels, g1, g2); });
   const Eigen::ArrayXd short_labels = Eigen::ArrayXd::Zero(2);
-  expect_both_untouched(lossfn::shape_error(""), [&](auto&& g1, auto&& g2) {
-    return loss.forward_backward(x1, x2, short_labels, g1, g2);
-  });
+  expect_both_untouched(lossfn::shape_error(""),
+                        [&](auto&& g1, auto&& g2) { return loss.forward_backward(x1, x2, short_labels, g1, g2); });
   // Mean over no pair
   const ArrayCM empty(0, 2);
   const Eigen::ArrayXd no_labels(0);
-  expect_both_untouched(std::invalid_argument(""), [&](auto&& g1, auto&& g2) {
-    return loss.forward_backward(empty, empty, no_labels, g1, g2);
-  });
+  expect_both_untouched(std::invalid_argument(""),
+                        [&](auto&& g1, auto&& g2) { return loss.forward_backward(empty, empty, no_labels, g1, g2); });
   // g1 right and g2 wrong: g1 must not be written either
   Buffer b1, b2;
   CHECK_THROWS_AS(loss.forward_backward(x1, x2, labels, b1.map(3, 2), b2.map(2, 3)), lossfn::shape_error);

@@ -6,16 +6,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <type_traits>
 
 #include "detail/checks.hpp"
 #include "detail/elementwise.hpp"
 #include "detail/operand.hpp"
-#include "options.hpp"
 #include "errors.hpp"
+#include "options.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {
@@ -155,8 +155,8 @@ accumulator_t<scalar_t<A>> sweep(double margin, const A& x1, const B& x2, const 
   using S = scalar_t<A>;
   using Acc = accumulator_t<S>;
   constexpr Eigen::Index kRows = max_rows_per_block<A>;
-  using Buf = RowBuffer<Acc, kRows>;   // per-row values in the accumulator type
-  using BufS = RowBuffer<S, kRows>;    // per-row coefficients in the inputs' type
+  using Buf = RowBuffer<Acc, kRows>;  // per-row values in the accumulator type
+  using BufS = RowBuffer<S, kRows>;   // per-row coefficients in the inputs' type
   constexpr bool with_grad = !std::is_same<G1, Skip>::value;
   const Acc M = static_cast<Acc>(margin);
   const Eigen::Index m = x1.rows();
@@ -346,8 +346,7 @@ class Contrastive {
   /// None: the vector-Jacobian products {sum_i upstream_i dl_i/dx1, ... /dx2}; upstream is m x 1.
   template <class X1, class X2, class Y, class U>
   ContrastiveGradients<typename X1::PlainObject> backward(const Eigen::DenseBase<X1>& x1,
-                                                          const Eigen::DenseBase<X2>& x2,
-                                                          const Eigen::DenseBase<Y>& y,
+                                                          const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
                                                           const Eigen::DenseBase<U>& upstream) const {
     static_assert(!Reduction::reduces,
                   "lossfn: backward(x1, x2, y, upstream) is for the None reduction; "
@@ -370,9 +369,8 @@ class Contrastive {
   /// Array or Matrix, resized if needed, or a Map, Block or Ref of x1's shape). No heap
   /// allocation for inputs with direct access. g1 and g2 must not alias x1 or x2.
   template <class X1, class X2, class Y, class G1, class G2>
-  S<X1> forward_backward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
-                         const Eigen::DenseBase<Y>& y, const Eigen::DenseBase<G1>& g1,
-                         const Eigen::DenseBase<G2>& g2) const {
+  S<X1> forward_backward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
+                         const Eigen::DenseBase<G1>& g1, const Eigen::DenseBase<G2>& g2) const {
     static_assert(Reduction::reduces,
                   "lossfn: forward_backward needs a reducing policy (Sum or Mean); with None, "
                   "call forward and backward(x1, x2, y, upstream)");
@@ -393,8 +391,7 @@ class Contrastive {
 
   /// Same as forward.
   template <class X1, class X2, class Y>
-  auto operator()(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
-                  const Eigen::DenseBase<Y>& y) const {
+  auto operator()(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y) const {
     return forward(x1, x2, y);
   }
 
@@ -423,10 +420,9 @@ class Contrastive {
     for (Eigen::Index i = 0; i < labels.rows(); ++i) {
       const auto v = labels.coeff(i, 0);
       if (!(v == S<Y>(0) || v == S<Y>(1))) {
-        detail::raise(error_kind::out_of_range,
-                      detail::where(name, function) + "label at row " + std::to_string(i) + " is " +
-                          detail::number_string(static_cast<double>(v)) +
-                          " (expected 0 = similar pair or 1 = dissimilar pair)");
+        detail::raise(error_kind::out_of_range, detail::where(name, function) + "label at row " + std::to_string(i) +
+                                                    " is " + detail::number_string(static_cast<double>(v)) +
+                                                    " (expected 0 = similar pair or 1 = dissimilar pair)");
       }
     }
   }

@@ -21,9 +21,9 @@ namespace lossfn {
 
 /// Options of CrossEntropy, as torch.nn.functional.cross_entropy's.
 struct CrossEntropyOptions {
-  Input input = Input::Logits;  ///< the form of pred: logits (default), probabilities or log-probabilities
-  double label_smoothing = 0;   ///< eps in [0, 1): the target becomes (1 - eps) y + eps / K
-  Eigen::ArrayXd class_weights;  ///< one weight >= 0 per class; empty (default) = all 1
+  Input input = Input::Logits;               ///< the form of pred: logits (default), probabilities or log-probabilities
+  double label_smoothing = 0;                ///< eps in [0, 1): the target becomes (1 - eps) y + eps / K
+  Eigen::ArrayXd class_weights;              ///< one weight >= 0 per class; empty (default) = all 1
   std::optional<Eigen::Index> ignore_index;  ///< class-index targets equal to it are skipped
 };
 
@@ -206,8 +206,8 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
     const Eigen::ArrayXd& w = options_.class_weights;
     for (Eigen::Index k = 0; k < w.size(); ++k) {
       detail::check_option(std::isfinite(w(k)) && w(k) >= 0, name,
-                           "class_weights must be finite and >= 0, got " + detail::number_string(w(k)) +
-                               " for class " + std::to_string(k));
+                           "class_weights must be finite and >= 0, got " + detail::number_string(w(k)) + " for class " +
+                               std::to_string(k));
     }
   }
 
@@ -263,10 +263,10 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
         if (!Sparse::is_class(v, pred.cols())) {
           const std::string value = std::is_signed<I>::value ? std::to_string(static_cast<long long>(v))
                                                              : std::to_string(static_cast<unsigned long long>(v));
-          detail::raise(error_kind::out_of_range, detail::where(name, function) + "target at row " +
-                                                      std::to_string(i) + " is " + value +
-                                                      ", not a class index in [0, " + std::to_string(pred.cols()) +
-                                                      ")" + (has_ignore ? " nor ignore_index" : ""));
+          detail::raise(error_kind::out_of_range, detail::where(name, function) + "target at row " + std::to_string(i) +
+                                                      " is " + value + ", not a class index in [0, " +
+                                                      std::to_string(pred.cols()) + ")" +
+                                                      (has_ignore ? " nor ignore_index" : ""));
         }
         total += w.size() == 0 ? 1.0 : w(static_cast<Eigen::Index>(v));
       }

@@ -2,15 +2,15 @@
 /// Every loss of lossfn. Include a single loss's header to compile less.
 #pragma once
 
-#include "version.hpp"
 #include "errors.hpp"
 #include "options.hpp"
 #include "reduction.hpp"
+#include "version.hpp"
 // regression
-#include "mse.hpp"
-#include "mae.hpp"
-#include "rmse.hpp"
 #include "huber.hpp"
+#include "mae.hpp"
+#include "mse.hpp"
+#include "rmse.hpp"
 // classification and distributions
 #include "cross_entropy.hpp"
 #include "kl_divergence.hpp"

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "detail/elementwise.hpp"
-#include "mse.hpp"
 #include "errors.hpp"
+#include "mse.hpp"
 #include "reduction.hpp"
 
 namespace lossfn {
@@ -91,7 +91,7 @@ class RMSE {
   /// every gradient entry e_i x scale / L does (found by the fuzzer, tests/fuzz).
   template <class P, class T>
   static std::pair<detail::scalar_t<P>, detail::accumulator_t<detail::scalar_t<P>>> loss_and_factor(const P& p,
-                                                                                                   const T& t) {
+                                                                                                    const T& t) {
     using S = detail::scalar_t<P>;
     using Acc = detail::accumulator_t<S>;
     const Acc scale = Reduction::scale(static_cast<Acc>(p.size()));

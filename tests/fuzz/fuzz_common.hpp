@@ -16,8 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace lossfn_fuzz {
@@ -72,10 +72,29 @@ constexpr double kDomain = 1e4;
 template <class T>
 T pick_value(FuzzedDataProvider& in) {
   using L = std::numeric_limits<T>;
-  const T table[] = {T(0),     -T(0),     T(1),          T(-1),          T(0.5),         T(-2),
-                     T(3),     T(1e4),    T(-1e4),       T(88.7),        T(-88.7),       T(1e-20),
-                     T(-1e-20), T(1e-38), L::denorm_min(), -L::denorm_min(), T(1e-40),     T(1e30),
-                     T(-1e30), L::max(),  L::quiet_NaN(), L::infinity(), -L::infinity()};
+  const T table[] = {T(0),
+                     -T(0),
+                     T(1),
+                     T(-1),
+                     T(0.5),
+                     T(-2),
+                     T(3),
+                     T(1e4),
+                     T(-1e4),
+                     T(88.7),
+                     T(-88.7),
+                     T(1e-20),
+                     T(-1e-20),
+                     T(1e-38),
+                     L::denorm_min(),
+                     -L::denorm_min(),
+                     T(1e-40),
+                     T(1e30),
+                     T(-1e30),
+                     L::max(),
+                     L::quiet_NaN(),
+                     L::infinity(),
+                     -L::infinity()};
   constexpr int n = static_cast<int>(sizeof table / sizeof table[0]);
   const int which = in.ConsumeIntegralInRange<int>(0, 2 * n);
   if (which < n) return table[which];

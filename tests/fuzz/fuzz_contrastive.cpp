@@ -22,8 +22,8 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const X& x1, const X& x2
   using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
   using R = typename Loss::reduction;
   const Eigen::Index m = x1.rows(), d = x1.cols();
-  note("labels %s, expected errors %u, finite domain %d\n", std::is_integral<typename Y::Scalar>::value ? "int" : "float",
-       errors, int(finite_domain));
+  note("labels %s, expected errors %u, finite domain %d\n",
+       std::is_integral<typename Y::Scalar>::value ? "int" : "float", errors, int(finite_domain));
   note_array("x1", x1);
   note_array("x2", x2);
   note_array("y", y);
@@ -78,7 +78,13 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const X& x1, const X& x2
 template <class T, int Order, class R>
 void contrastive(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index d) {
   using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
-  const double margins[] = {1.0, 0.0, 2.5, 1e-30, 1e4, -1.0, std::numeric_limits<double>::quiet_NaN(),
+  const double margins[] = {1.0,
+                            0.0,
+                            2.5,
+                            1e-30,
+                            1e4,
+                            -1.0,
+                            std::numeric_limits<double>::quiet_NaN(),
                             std::numeric_limits<double>::infinity()};
   const double margin = margins[in.ConsumeIntegralInRange<int>(0, 7)];
   const lossfn::Distance distances[] = {lossfn::Distance::Euclidean, lossfn::Distance::SquaredEuclidean,
@@ -125,7 +131,7 @@ void contrastive(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index d) {
       labels_ok = labels_ok && (v == 0.0 || v == 1.0);
     }
     exercise<lossfn::Contrastive<R>, T, Order>(in, *loss, x1.view(), x2.view(), y,
-                                                errors | (labels_ok ? 0u : unsigned(kRange)), finite_domain);
+                                               errors | (labels_ok ? 0u : unsigned(kRange)), finite_domain);
   };
   if (in.ConsumeBool()) {
     draw(T{});
@@ -136,9 +142,12 @@ void contrastive(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index d) {
 
 template <class T, int Order>
 void with_type(FuzzedDataProvider& in, int reduction, Eigen::Index m, Eigen::Index d) {
-  if (reduction == 0) contrastive<T, Order, lossfn::Sum>(in, m, d);
-  else if (reduction == 1) contrastive<T, Order, lossfn::Mean>(in, m, d);
-  else contrastive<T, Order, lossfn::None>(in, m, d);
+  if (reduction == 0)
+    contrastive<T, Order, lossfn::Sum>(in, m, d);
+  else if (reduction == 1)
+    contrastive<T, Order, lossfn::Mean>(in, m, d);
+  else
+    contrastive<T, Order, lossfn::None>(in, m, d);
 }
 
 }  // namespace
@@ -151,7 +160,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool row_major = in.ConsumeBool();
   // now and then more pairs than one block of the kernel (64 rows)
   const bool big = in.ConsumeIntegralInRange<int>(0, 15) == 0;
-  const Eigen::Index m = big ? in.ConsumeIntegralInRange<Eigen::Index>(64, 70) : in.ConsumeIntegralInRange<Eigen::Index>(0, 5);
+  const Eigen::Index m =
+      big ? in.ConsumeIntegralInRange<Eigen::Index>(64, 70) : in.ConsumeIntegralInRange<Eigen::Index>(0, 5);
   const Eigen::Index d = in.ConsumeIntegralInRange<Eigen::Index>(0, 5);
   note("reduction %d (Sum, Mean, None), %s, %s\n", reduction, is_float ? "float" : "double",
        row_major ? "row-major" : "column-major");

@@ -44,7 +44,8 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const PredView& pred, co
     const bool wrong_out = in.ConsumeBool();
     const Eigen::Index gap = in.ConsumeIntegralInRange<Eigen::Index>(0, 2);
     T fused{};
-    const Outcome got = run([&] { fused = loss.forward_backward(pred, target, buffer.view(m, k + (wrong_out ? 1 : 0), gap)); });
+    const Outcome got =
+        run([&] { fused = loss.forward_backward(pred, target, buffer.view(m, k + (wrong_out ? 1 : 0), gap)); });
     check_outcome(got, e.errors | (wrong_out ? unsigned(kShape) : 0u), "forward_backward (Map)");
     if (got != kOk) {
       check(buffer.untouched(), "a failed forward_backward wrote into the caller's buffer");
@@ -117,7 +118,8 @@ void cross_entropy(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index k) {
   const long long ignores[] = {-100, 0, 2, 1000};
   const int ignore_kind = in.ConsumeIntegralInRange<int>(0, 4);
   if (ignore_kind < 4) o.ignore_index = static_cast<Eigen::Index>(ignores[ignore_kind]);
-  const bool options_ok = static_cast<int>(o.input) < 3 && o.label_smoothing >= 0 && o.label_smoothing < 1 && weights_ok;
+  const bool options_ok =
+      static_cast<int>(o.input) < 3 && o.label_smoothing >= 0 && o.label_smoothing < 1 && weights_ok;
   note("CrossEntropy input %d smoothing %g ignore_index %ld\n", static_cast<int>(o.input), o.label_smoothing,
        o.ignore_index ? static_cast<long>(*o.ignore_index) : 424242L);
   note_array("class_weights", o.class_weights);
@@ -191,8 +193,8 @@ void kl_divergence(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index k) {
   if (R::divides_by_count && m == 0) e.errors |= kInvalid;
   // P log P is finite for P >= 0 (0 log 0 = 0); with log_target, exp(y) must not overflow
   const auto target = target_in.view();
-  const bool target_ok = in_domain(target) && (target.size() == 0 || (o.log_target ? target.maxCoeff() <= T(80)
-                                                                                     : target.minCoeff() >= T(0)));
+  const bool target_ok = in_domain(target) && (target.size() == 0 ||
+                                               (o.log_target ? target.maxCoeff() <= T(80) : target.minCoeff() >= T(0)));
   e.finite_domain = pred_in_domain(pred_in.view(), o.input) && target_ok;
   exercise<KL<R>, T, Order>(in, *loss, pred_in.view(), target, e);
 }
@@ -200,13 +202,19 @@ void kl_divergence(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index k) {
 template <class T, int Order>
 void with_type(FuzzedDataProvider& in, bool kl, int reduction, Eigen::Index m, Eigen::Index k) {
   if (kl) {
-    if (reduction == 0) kl_divergence<T, Order, lossfn::Sum>(in, m, k);
-    else if (reduction == 1) kl_divergence<T, Order, lossfn::Mean>(in, m, k);
-    else kl_divergence<T, Order, lossfn::None>(in, m, k);
+    if (reduction == 0)
+      kl_divergence<T, Order, lossfn::Sum>(in, m, k);
+    else if (reduction == 1)
+      kl_divergence<T, Order, lossfn::Mean>(in, m, k);
+    else
+      kl_divergence<T, Order, lossfn::None>(in, m, k);
   } else {
-    if (reduction == 0) cross_entropy<T, Order, lossfn::Sum>(in, m, k);
-    else if (reduction == 1) cross_entropy<T, Order, lossfn::Mean>(in, m, k);
-    else cross_entropy<T, Order, lossfn::None>(in, m, k);
+    if (reduction == 0)
+      cross_entropy<T, Order, lossfn::Sum>(in, m, k);
+    else if (reduction == 1)
+      cross_entropy<T, Order, lossfn::Mean>(in, m, k);
+    else
+      cross_entropy<T, Order, lossfn::None>(in, m, k);
   }
 }
 
@@ -221,7 +229,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool row_major = in.ConsumeBool();
   // now and then more samples than one block of the row-wise kernel
   const bool big = in.ConsumeIntegralInRange<int>(0, 15) == 0;
-  const Eigen::Index m = big ? in.ConsumeIntegralInRange<Eigen::Index>(64, 70) : in.ConsumeIntegralInRange<Eigen::Index>(0, 5);
+  const Eigen::Index m =
+      big ? in.ConsumeIntegralInRange<Eigen::Index>(64, 70) : in.ConsumeIntegralInRange<Eigen::Index>(0, 5);
   const Eigen::Index k = in.ConsumeIntegralInRange<Eigen::Index>(0, 5);
   note("reduction %d (Sum, Mean, None), %s, %s\n", reduction, is_float ? "float" : "double",
        row_major ? "row-major" : "column-major");

@@ -135,9 +135,12 @@ void with_type(FuzzedDataProvider& in, const Case& c, int loss, int reduction) {
           delete made;
         }
       };
-      if (reduction == 0) build(lossfn::Sum{});
-      else if (reduction == 1) build(lossfn::Mean{});
-      else build(lossfn::None{});
+      if (reduction == 0)
+        build(lossfn::Sum{});
+      else if (reduction == 1)
+        build(lossfn::Mean{});
+      else
+        build(lossfn::None{});
     }
   }
 }
@@ -159,7 +162,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool mismatch = in.ConsumeIntegralInRange<int>(0, 7) == 0;
   c.target_rows = mismatch ? in.ConsumeIntegralInRange<Eigen::Index>(0, 5) : c.rows;
   c.target_cols = mismatch ? in.ConsumeIntegralInRange<Eigen::Index>(0, 5) : c.cols;
-  const double deltas[] = {1.0, 0.5, 1e-30, 1e30, 2.5, 0.0, -1.0, std::numeric_limits<double>::quiet_NaN(),
+  const double deltas[] = {1.0,
+                           0.5,
+                           1e-30,
+                           1e30,
+                           2.5,
+                           0.0,
+                           -1.0,
+                           std::numeric_limits<double>::quiet_NaN(),
                            std::numeric_limits<double>::infinity()};
   c.delta = deltas[in.ConsumeIntegralInRange<int>(0, 8)];
   c.delta_valid = std::isfinite(c.delta) && c.delta > 0;

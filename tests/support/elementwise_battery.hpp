@@ -37,7 +37,8 @@ std::pair<Plain, Plain> smooth_pair(Eigen::Index rows, Eigen::Index cols, unsign
 
 /// Gradients of every reduction against central differences, at one shape and order.
 template <Terms Kind, class Plain, class Make, class NearKink>
-void check_gradients(const std::string& label, const Make& make, const NearKink& near_kink, Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+void check_gradients(const std::string& label, const Make& make, const NearKink& near_kink, Eigen::Index rows,
+                     Eigen::Index cols, unsigned seed) {
   CAPTURE(label, rows, cols, Plain::IsRowMajor);
   const auto pred_and_target = smooth_pair<Plain>(rows, cols, seed, near_kink);
   const Plain& pred = pred_and_target.first;
@@ -118,8 +119,8 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
     big_target.block(1, 1, 6, 5) = target;
     CHECK(mean.forward(big_pred.block(2, 3, 6, 5), big_target.block(1, 1, 6, 5)) == Approx(value).epsilon(1e-14));
     ArrayRM big_grad = ArrayRM::Constant(8, 8, 5.0);
-    const double fused = mean.forward_backward(big_pred.block(2, 3, 6, 5), big_target.block(1, 1, 6, 5),
-                                               big_grad.block(1, 2, 6, 5));
+    const double fused =
+        mean.forward_backward(big_pred.block(2, 3, 6, 5), big_target.block(1, 1, 6, 5), big_grad.block(1, 2, 6, 5));
     CHECK(fused == Approx(value).epsilon(1e-14));
     CHECK(max_error(big_grad.block(1, 2, 6, 5), grad) < 1e-15);
     ArrayRM untouched = big_grad;
@@ -134,8 +135,8 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
 
   SECTION("a long vector crosses the kernel's blocks") {
     const auto long_pred_and_long_target = smooth_pair<ArrayCM>(5000, 1, 5, near_kink);
-  const ArrayCM& long_pred = long_pred_and_long_target.first;
-  const ArrayCM& long_target = long_pred_and_long_target.second;
+    const ArrayCM& long_pred = long_pred_and_long_target.first;
+    const ArrayCM& long_target = long_pred_and_long_target.second;
     const auto sum = make(lossfn::Sum{});
     // one element at a time, through the 1x1 path; a root of a sum is squared back
     const auto term = [&](Eigen::Index i) {
@@ -156,24 +157,24 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
     const ArrayF pred_f = pred.template cast<float>(), target_f = target.template cast<float>();
     const float value_f = mean.forward(pred_f, target_f);
     CHECK(static_cast<double>(value_f) ==
-          Approx(mean.forward(pred_f.template cast<double>(), target_f.template cast<double>())).epsilon(Tolerance<float>::rel));
+          Approx(mean.forward(pred_f.template cast<double>(), target_f.template cast<double>()))
+              .epsilon(Tolerance<float>::rel));
     ArrayF grad_f(6, 5);
     mean.forward_backward(pred_f, target_f, grad_f);
-    CHECK(max_error(grad_f, mean.backward(pred_f.template cast<double>(), target_f.template cast<double>())) < Tolerance<float>::rel);
+    CHECK(max_error(grad_f, mean.backward(pred_f.template cast<double>(), target_f.template cast<double>())) <
+          Tolerance<float>::rel);
     // long double compiles and agrees
     const Eigen::Array<long double, Eigen::Dynamic, Eigen::Dynamic> pred_l = pred.template cast<long double>(),
-                                                                     target_l = target.template cast<long double>();
+                                                                    target_l = target.template cast<long double>();
     CHECK(static_cast<double>(mean.forward(pred_l, target_l)) == Approx(value).epsilon(1e-13));
   }
 
   SECTION("shape errors name the loss, the function and both shapes") {
     const ArrayCM wrong = ArrayCM::Zero(5, 6);
     const std::string name = label;
-    CHECK_THROWS_WITH(mean.forward(pred, wrong),
-                      "lossfn::" + name + "::forward: pred is 6x5 but target is 5x6");
+    CHECK_THROWS_WITH(mean.forward(pred, wrong), "lossfn::" + name + "::forward: pred is 6x5 but target is 5x6");
     CHECK_THROWS_AS(mean.forward(pred, wrong), lossfn::shape_error);
-    CHECK_THROWS_WITH(mean.backward(pred, wrong),
-                      "lossfn::" + name + "::backward: pred is 6x5 but target is 5x6");
+    CHECK_THROWS_WITH(mean.backward(pred, wrong), "lossfn::" + name + "::backward: pred is 6x5 but target is 5x6");
     ArrayCM out = ArrayCM::Constant(6, 5, 42.0);
     CHECK_THROWS_WITH(mean.forward_backward(pred, wrong, out),
                       "lossfn::" + name + "::forward_backward: pred is 6x5 but target is 5x6");

@@ -72,7 +72,8 @@ class ErrorLog {
   }
   ~ErrorLog() {
     if (std::getenv("LOSSFN_REPORT_FD") == nullptr) return;
-    for (const auto& [label, error] : worst_) std::printf("largest finite-difference error, %s: %.3g\n", label.c_str(), error);
+    for (const auto& [label, error] : worst_)
+      std::printf("largest finite-difference error, %s: %.3g\n", label.c_str(), error);
   }
 
  private:

@@ -156,9 +156,8 @@ template <class Math, class P, class T>
 accumulator_t<scalar_t<P>> sum_terms(const Math& math, const P& pred, const T& target) {
   using Acc = accumulator_t<scalar_t<P>>;
   Acc total(0);
-  for_each_block(
-      [&](const auto& p, const auto& t) { total += block_sum<Acc>(math, p, t, nullptr, scalar_t<P>(0)); },
-      pred, target);
+  for_each_block([&](const auto& p, const auto& t) { total += block_sum<Acc>(math, p, t, nullptr, scalar_t<P>(0)); },
+                 pred, target);
   return total;
 }
 
@@ -166,11 +165,11 @@ accumulator_t<scalar_t<P>> sum_terms(const Math& math, const P& pred, const T& t
 /// reading pred and target once and writing grad once.
 template <class Math, class P, class T, class G>
 accumulator_t<scalar_t<P>> sum_terms_and_slopes(const Math& math, const P& pred, const T& target, G& grad,
-                                                 scalar_t<P> scale) {
+                                                scalar_t<P> scale) {
   using Acc = accumulator_t<scalar_t<P>>;
   Acc total(0);
-  for_each_block([&](const auto& p, const auto& t, auto&& g) { total += block_sum<Acc>(math, p, t, &g, scale); },
-                 pred, target, grad);
+  for_each_block([&](const auto& p, const auto& t, auto&& g) { total += block_sum<Acc>(math, p, t, &g, scale); }, pred,
+                 target, grad);
   return total;
 }
 

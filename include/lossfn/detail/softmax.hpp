@@ -20,9 +20,9 @@
 #include <limits>
 #include <type_traits>
 
+#include "../options.hpp"
 #include "checks.hpp"
 #include "elementwise.hpp"
-#include "../options.hpp"
 #include "operand.hpp"
 
 namespace lossfn {
@@ -399,42 +399,46 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
 
   Sums norm(count), c_sum(count), dot(count), extra(count);
   Piece d;  // a piece's target weights D, evaluated once
-  visit([&](const auto& za, auto& gl, auto line) {
-    if constexpr (RowMode) {
-      prefetch_next<0>(z, line);
-      if constexpr (want_grad) prefetch_next<1>(*grad, line);
-    }
-    if constexpr (logits) {
-      if constexpr (want_grad) {
-        assign(gl, (za - row_max).exp());  // exp(z - max), kept for the gradient pass
-        norm.add(as_array(gl));
-      } else {
-        norm.add((za - row_max).exp());
-      }
-    }
-    if constexpr (Dense::active) {
-      d = dense.line(line);
-      if constexpr (logits) c_sum.add(d);
-      dot.add(d * log_term<Form>(za, row_max));
-      if constexpr (Dense::has_extra) extra.add(dense.extra(line, d));
-      if constexpr (probabilities) min_line(row_min, za);
-      if constexpr (want_grad && probabilities) assign(gl, -(u * d) / za);
-      if constexpr (want_grad && Form == Input::LogProbabilities) assign(gl, -(u * d));
-    } else if constexpr (want_grad && !logits) {
-      gl.setZero();
-    }
-  }, true, want_grad, true);
+  visit(
+      [&](const auto& za, auto& gl, auto line) {
+        if constexpr (RowMode) {
+          prefetch_next<0>(z, line);
+          if constexpr (want_grad) prefetch_next<1>(*grad, line);
+        }
+        if constexpr (logits) {
+          if constexpr (want_grad) {
+            assign(gl, (za - row_max).exp());  // exp(z - max), kept for the gradient pass
+            norm.add(as_array(gl));
+          } else {
+            norm.add((za - row_max).exp());
+          }
+        }
+        if constexpr (Dense::active) {
+          d = dense.line(line);
+          if constexpr (logits) c_sum.add(d);
+          dot.add(d * log_term<Form>(za, row_max));
+          if constexpr (Dense::has_extra) extra.add(dense.extra(line, d));
+          if constexpr (probabilities) min_line(row_min, za);
+          if constexpr (want_grad && probabilities) assign(gl, -(u * d) / za);
+          if constexpr (want_grad && Form == Input::LogProbabilities) assign(gl, -(u * d));
+        } else if constexpr (want_grad && !logits) {
+          gl.setZero();
+        }
+      },
+      true, want_grad, true);
   if constexpr (Dense::active) {
     // also when u is not finite: u x 0 in -u d / p would be NaN where d = 0
     if (!all_finite(dot.totals()) || (probabilities && (any_below_normal(row_min) || !all_finite(u)))) {
       dot.reset();
-      visit([&](const auto& za, auto& gl, auto line) {
-        // the expression, not the buffer: select evaluates it one scalar at a time,
-        // with std::exp and std::log
-        const auto dl = dense.line(line);
-        dot.add((dl != S(0)).select(dl * log_term<Form>(za, row_max), S(0)));
-        if constexpr (want_grad && probabilities) assign(gl, (dl != S(0)).select(-(u * dl) / za, S(0)));
-      }, true, want_grad && probabilities, true);
+      visit(
+          [&](const auto& za, auto& gl, auto line) {
+            // the expression, not the buffer: select evaluates it one scalar at a time,
+            // with std::exp and std::log
+            const auto dl = dense.line(line);
+            dot.add((dl != S(0)).select(dl * log_term<Form>(za, row_max), S(0)));
+            if constexpr (want_grad && probabilities) assign(gl, (dl != S(0)).select(-(u * dl) / za, S(0)));
+          },
+          true, want_grad && probabilities, true);
     }
   }
 
@@ -446,8 +450,7 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
       S a(0);
       if (!sparse.get(first + j, t, a)) continue;
       at(total_c, j) += static_cast<Acc>(a);
-      at(total_dot, j) +=
-          static_cast<Acc>(a) * static_cast<Acc>(log_term_at<Form>(z(first + j, t), S(at(row_max, j))));
+      at(total_dot, j) += static_cast<Acc>(a) * static_cast<Acc>(log_term_at<Form>(z(first + j, t), S(at(row_max, j))));
     }
   }
   {
@@ -467,13 +470,15 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
       VS factor = filled<VS>(count, 0);  // u sum_k c_k / sum_k exp(z_k - max)
       for (Eigen::Index j = 0; j < count; ++j)
         at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(total_c, j) / at(total_norm, j));
-      visit([&](const auto&, auto& gl, auto line) {
-        if constexpr (Dense::active) {
-          assign(gl, as_array(gl) * factor - u * dense.line(line));
-        } else {
-          assign(gl, as_array(gl) * factor);
-        }
-      }, false, true, Dense::active);
+      visit(
+          [&](const auto&, auto& gl, auto line) {
+            if constexpr (Dense::active) {
+              assign(gl, as_array(gl) * factor - u * dense.line(line));
+            } else {
+              assign(gl, as_array(gl) * factor);
+            }
+          },
+          false, true, Dense::active);
     }
     if constexpr (Sparse::active) {
       for (Eigen::Index j = 0; j < count; ++j) {
@@ -525,9 +530,9 @@ void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, 
 
 /// A column of one value per row, of pred's kind (Array or Matrix).
 template <class P>
-using column_t = std::conditional_t<std::is_base_of<Eigen::ArrayBase<P>, P>::value,
-                                    Eigen::Array<scalar_t<P>, Eigen::Dynamic, 1>,
-                                    Eigen::Matrix<scalar_t<P>, Eigen::Dynamic, 1>>;
+using column_t =
+    std::conditional_t<std::is_base_of<Eigen::ArrayBase<P>, P>::value, Eigen::Array<scalar_t<P>, Eigen::Dynamic, 1>,
+                       Eigen::Matrix<scalar_t<P>, Eigen::Dynamic, 1>>;
 
 /// A row-wise pred needs at least one class when it has rows.
 template <class P>
@@ -537,7 +542,6 @@ void check_classes(const char* loss, const char* function, const Eigen::EigenBas
                                  ": it needs at least one class (column)");
   }
 }
-
 
 /// The public calls of a row-wise loss (forward, backward, forward_backward,
 /// operator()) over its three private pieces: `check_call` (compile-time and
