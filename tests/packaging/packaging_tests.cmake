@@ -33,3 +33,8 @@ add_test(NAME lossfn.package.plain_include
     "-I$<JOIN:$<TARGET_PROPERTY:Eigen3::Eigen,INTERFACE_INCLUDE_DIRECTORIES>,;-I>"
     "${_pkg_dir}/consumer.cpp"
   COMMAND_EXPAND_LISTS)
+
+# BUILD_TESTING=OFF (CTest's switch) at the top level turns lossfn's tests off.
+add_test(NAME lossfn.package.build_testing_off
+  COMMAND "${CMAKE_COMMAND}" "-DSOURCE=${PROJECT_SOURCE_DIR}" "-DWORK=${_pkg_work}/build_testing_off"
+    "-DCXX=${CMAKE_CXX_COMPILER}" -P "${_pkg_dir}/build_testing_off.cmake")
