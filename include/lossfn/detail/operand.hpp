@@ -18,6 +18,44 @@ template <class Derived>
 using operand_t = std::conditional_t<(Derived::Flags & Eigen::DirectAccessBit) != 0, const Derived&,
                                      const typename Derived::PlainObject>;
 
+/// The canonical view of a dense argument with direct access: a Map over its
+/// memory that keeps only what the kernels care about (scalar, storage order, and
+/// whether the inner stride is 1 at compile time). Kernels take views, so they are
+/// instantiated once per (scalar, order, stride pattern), not once per Eigen
+/// wrapper (Array, Matrix, Map, Block, Ref, Transpose of any of them).
+template <class Derived>
+struct view_traits {
+  using Scalar = typename Derived::Scalar;
+  static constexpr int order = bool(Derived::IsRowMajor) ? Eigen::RowMajor : Eigen::ColMajor;
+  static constexpr bool unit_inner = Derived::InnerStrideAtCompileTime == 1;
+  using Plain = Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, order>;
+  using Stride = std::conditional_t<unit_inner, Eigen::OuterStride<>, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+  using view = Eigen::Map<const Plain, Eigen::Unaligned, Stride>;
+  using mutable_view = Eigen::Map<Plain, Eigen::Unaligned, Stride>;
+
+  static Stride stride(const Derived& x) {
+    if constexpr (unit_inner) {
+      return Stride(x.outerStride());
+    } else {
+      return Stride(x.outerStride(), x.innerStride());
+    }
+  }
+};
+
+/// A read-only canonical view of x (x has direct access: an operand_t).
+template <class Derived>
+typename view_traits<Derived>::view view(const Eigen::DenseBase<Derived>& x) {
+  const Derived& d = x.derived();
+  return typename view_traits<Derived>::view(d.data(), d.rows(), d.cols(), view_traits<Derived>::stride(d));
+}
+
+/// A writable canonical view of out (an output after prepare_output).
+template <class Derived>
+typename view_traits<Derived>::mutable_view mutable_view(Derived& out) {
+  return typename view_traits<Derived>::mutable_view(out.data(), out.rows(), out.cols(),
+                                                     view_traits<Derived>::stride(out));
+}
+
 /// Sums of float terms are accumulated in double; double and long double in themselves.
 template <class Scalar>
 using accumulator_t = std::conditional_t<(sizeof(Scalar) < sizeof(double)), double, Scalar>;

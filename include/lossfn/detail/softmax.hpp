@@ -547,7 +547,9 @@ void check_classes(const char* loss, const char* function, const Eigen::EigenBas
 /// operator()) over its three private pieces: `check_call` (compile-time and
 /// shape checks), `count` (the O(m) checks that read the target; returns the
 /// number Mean divides by) and `run` (the kernel). Every check runs before any
-/// output is written.
+/// output is written. `count` and `run` see canonical views (detail::view) of pred,
+/// the target and the gradient, so the kernel is compiled once per scalar and
+/// storage order whatever Eigen wrappers the caller passes.
 template <class Derived, class Reduction>
 class RowwiseLoss {
  public:
@@ -563,16 +565,19 @@ class RowwiseLoss {
     check_terms<Reduction>(Derived::name, "forward", pred.rows());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
-    const double divisor = self().count("forward", p, t);
+    const auto pv = view(p);
+    const auto tv = view(t);
+    const double divisor = self().count("forward", pv, tv);
     if constexpr (Reduction::reduces) {
       TotalRows<S> rows{S(0)};
-      self().run(p, t, static_cast<NoGrad*>(nullptr), rows);
+      self().run(pv, tv, static_cast<NoGrad*>(nullptr), rows);
       return static_cast<S>(rows.total * scale_for<accumulator_t<S>>(divisor));
     } else {
       static_cast<void>(divisor);
       column_t<P> losses(pred.rows());
-      ColumnRows<column_t<P>> rows{losses};
-      self().run(p, t, static_cast<NoGrad*>(nullptr), rows);
+      auto losses_view = mutable_view(losses);
+      ColumnRows<decltype(losses_view)> rows{losses_view};
+      self().run(pv, tv, static_cast<NoGrad*>(nullptr), rows);
       return losses;
     }
   }
@@ -602,10 +607,14 @@ class RowwiseLoss {
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
     operand_t<U> u = upstream.derived();
-    self().count("backward", p, t);
+    const auto pv = view(p);
+    const auto tv = view(t);
+    const auto uv = view(u);
+    self().count("backward", pv, tv);
     typename P::PlainObject grad(pred.rows(), pred.cols());
-    UpstreamRows<std::decay_t<decltype(u)>> rows{u};
-    self().run(p, t, &grad, rows);
+    auto grad_view = mutable_view(grad);
+    UpstreamRows<std::decay_t<decltype(uv)>> rows{uv};
+    self().run(pv, tv, &grad_view, rows);
     return grad;
   }
 
@@ -652,10 +661,12 @@ class RowwiseLoss {
     check_output(Derived::name, function, "grad_out", grad_out, "pred", pred.rows(), pred.cols());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
-    const Acc scale = scale_for<Acc>(self().count(function, p, t));
-    G& grad = prepare_output(grad_out, pred.rows(), pred.cols());
+    const auto pv = view(p);
+    const auto tv = view(t);
+    const Acc scale = scale_for<Acc>(self().count(function, pv, tv));
+    auto grad = mutable_view(prepare_output(grad_out, pred.rows(), pred.cols()));
     TotalRows<S> rows{static_cast<S>(scale)};
-    self().run(p, t, &grad, rows);
+    self().run(pv, tv, &grad, rows);
     return static_cast<S>(rows.total * scale);
   }
 };
