@@ -4,9 +4,11 @@
 #include <lossfn/cross_entropy.hpp>
 #include <lossfn/kl_divergence.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "catch.hpp"
 #include "gradient_check.hpp"
@@ -78,6 +80,84 @@ void run_matrix(Eigen::Index m, Eigen::Index classes, unsigned seed) {
       const Plain loose = 1.7 * p;
       const Plain loose_target = log_target ? Plain(loose.log()) : loose;
       lossfn_test::check_rowwise_gradients("KLDivergence", make, q, loose_target, static_cast<double>(m), seed + 3);
+    }
+  }
+}
+
+/// KL<Sum> from logits whose exp underflows (-1e30 below the row max) beside targets
+/// near the largest finite value (outside the domain): the gradient's factor
+/// u sum_k P_k / sum_k exp(z_k - max) is about that value, enough to lift Eigen's
+/// vectorised exp(-1e30) (about 2.9e-39 in float, 5.6e-309 in double, where std::exp
+/// gives 0) to a gradient entry of about 1. Which entries Eigen computes vectorised
+/// depends on the gradient buffer's address, so backward (a fresh array) and
+/// forward_backward into a Map disagreed (the fuzz finding
+/// regression-kl-underflowed-softmax-huge-target). IEEE's answer, for every buffer:
+/// softmax 0 there, so the entry is 0 x factor - P_k = -P_k, and 0 x inf = NaN
+/// where the factor overflows.
+template <class T, int Order>
+void check_underflowed_softmax_times_huge_factor() {
+  using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
+  using Strided = Eigen::Map<Plain, 0, Eigen::OuterStride<>>;
+  const T big = std::numeric_limits<T>::max(), low = T(-1e30), inf = std::numeric_limits<T>::infinity();
+  const Eigen::Index m = 13, classes = 7;  // rows 0-9: finite factor; 10: infinite; 11: the finding's row; 12: NaN
+  Plain z = Plain::Constant(m, classes, low), p = Plain::Zero(m, classes);
+  Plain expected = Plain::Zero(m, classes);
+  for (Eigen::Index i = 0; i < 11; ++i) {  // the row max (logit 0) and the big target move across the columns
+    const Eigen::Index top = i % classes;
+    z(i, top) = 0;
+    p(i, top) = big;  // factor = big: entry 1 x big - big = 0
+    p(i, (top + 2) % classes) = T(0.5);
+    p(i, (top + 3) % classes) = T(-1);
+    expected(i, (top + 2) % classes) = T(-0.5);
+    expected(i, (top + 3) % classes) = T(1);
+  }
+  p(10, 1) = big;  // row 10: the factor overflows: inf at the max, 0 x inf = NaN elsewhere
+  expected.row(10).setConstant(std::numeric_limits<T>::quiet_NaN());
+  expected(10, 10 % classes) = inf;
+  // row 11, from the fuzz finding (float's largest value in place of big there)
+  const T z11[] = {T(0), low, low, low, T(-9.293940544128418), low, low};
+  const T p11[] = {T(88.69999694824219), T(0), big, T(-1e30), T(0), T(0), T(0)};
+  for (Eigen::Index k = 0; k < classes; ++k) {
+    z(11, k) = z11[k];
+    p(11, k) = p11[k];
+    expected(11, k) = -p11[k];  // the underflowed classes; 0 and 4 below
+  }
+  const long double e4 = std::exp(static_cast<long double>(z11[4])), norm = 1 + e4;
+  long double c = 0;
+  for (const T v : p11) c += v;
+  const long double expected_0 = c / norm - p11[0], expected_4 = e4 * c / norm;
+  // row 12: a NaN target makes the whole row NaN
+  z(12, 0) = 0;
+  p(12, 0) = T(1);
+  p(12, 3) = std::numeric_limits<T>::quiet_NaN();
+  expected.row(12).setConstant(std::numeric_limits<T>::quiet_NaN());
+
+  const KLDivergence<lossfn::Sum> kl;
+  const auto check_gradient = [&](const auto& g) {
+    for (Eigen::Index i = 0; i < m; ++i) {
+      for (Eigen::Index k = 0; k < classes; ++k) {
+        CAPTURE(i, k);
+        if (i == 11 && (k == 0 || k == 4)) {
+          const long double want = k == 0 ? expected_0 : expected_4;
+          CHECK(std::abs(static_cast<long double>(g(i, k)) - want) <=
+                lossfn_test::Tolerance<T>::rel * std::max(1.0L, std::abs(want)));
+        } else if (std::isnan(expected(i, k))) {
+          CHECK(std::isnan(g(i, k)));
+        } else {
+          CHECK(g(i, k) == expected(i, k));
+        }
+      }
+    }
+  };
+  check_gradient(kl.backward(z, p));
+  std::vector<T> buffer(32 + 3 * m * classes);
+  for (Eigen::Index offset = 0; offset < 16; ++offset) {  // every alignment of a 64-byte line
+    for (Eigen::Index gap = 0; gap < 3; ++gap) {
+      CAPTURE(offset, gap);
+      const Eigen::Index inner = Order == Eigen::RowMajor ? classes : m;
+      Strided g(buffer.data() + offset, m, classes, Eigen::OuterStride<>(inner + gap));
+      kl.forward_backward(z, p, g);
+      check_gradient(g);
     }
   }
 }
@@ -324,6 +404,13 @@ TEST_CASE("KLDivergence: zeros, extremes, storage orders and float") {
                                                                     pl = p.cast<long double>();
     CHECK(scalar_error(static_cast<double>(kl.forward(zl, pl)), value) < 1e-13);
   }
+}
+
+TEST_CASE("KLDivergence: an underflowed softmax times a huge gradient factor, whatever the buffer's alignment") {
+  check_underflowed_softmax_times_huge_factor<float, Eigen::ColMajor>();
+  check_underflowed_softmax_times_huge_factor<float, Eigen::RowMajor>();
+  check_underflowed_softmax_times_huge_factor<double, Eigen::ColMajor>();
+  check_underflowed_softmax_times_huge_factor<double, Eigen::RowMajor>();
 }
 
 TEST_CASE("KLDivergence: errors") {

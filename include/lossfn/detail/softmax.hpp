@@ -244,6 +244,31 @@ bool any_below_normal(const V& v) {
     return (v < std::numeric_limits<S>::min()).any();
   }
 }
+/// True when some |v_j| exceeds bound or is NaN.
+template <class V>
+bool any_beyond(const V& v, typename value_of<V>::type bound) {
+  if constexpr (std::is_arithmetic<V>::value) {
+    using std::abs;
+    return !(abs(v) <= bound);
+  } else {
+    return !(v.abs() <= bound).all();
+  }
+}
+
+/// The largest |u_i sum_k c_ik / sum_k exp(z_ik - max_i)| (the logits gradient's
+/// factor) by which the unguarded gradient pass multiplies the numerators
+/// exp(z - max) of the exp pass. Those come from Eigen's vectorised exp where the
+/// gradient buffer is aligned and from std::exp at its unaligned ends (which
+/// entries are which depends on the buffer's address and stride). The two agree to
+/// an ulp or so in the normal range, but below it the vectorised exp returns its
+/// floor (about 2.9e-39 in float, 5.6e-309 in double) where std::exp gives the IEEE
+/// value, a smaller subnormal or 0: an absolute difference below the smallest
+/// normal number. Up to this factor it stays below min / epsilon in the gradient
+/// (1e-31 in float, 1e-292 in double); a larger or non-finite factor (out-of-domain
+/// targets or multipliers) would show it, or turn IEEE's 0 x inf = NaN into inf,
+/// so such a block's numerators are computed again with std::exp.
+template <class S>
+constexpr S kMaxExactFactor = S(1) / std::numeric_limits<S>::epsilon();
 
 /// No gradient wanted (forward only).
 struct NoGrad {};
@@ -330,6 +355,9 @@ struct UpstreamRows {
 /// as that number) or some u_i is not finite, is summed again with a select, one
 /// scalar at a time: the guard costs nothing on finite, normal input (rows with
 /// -inf logits or zero probabilities beside zero target weights take the slow path).
+/// Likewise the logits gradient reuses the exp pass's numerators unless some row's
+/// factor u_i sum_k c_ik / sum_k exp(z_ik - max_i) is beyond kMaxExactFactor or not
+/// finite: that block's numerators are then computed again with std::exp.
 template <Input Form, bool RowMode, Eigen::Index Fixed, class Z, class Dense, class Sparse, class Grad, class Rows>
 void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows, Eigen::Index first,
                    Eigen::Index count) {
@@ -470,15 +498,34 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
       VS factor = filled<VS>(count, 0);  // u sum_k c_k / sum_k exp(z_k - max)
       for (Eigen::Index j = 0; j < count; ++j)
         at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(total_c, j) / at(total_norm, j));
-      visit(
-          [&](const auto&, auto& gl, auto line) {
-            if constexpr (Dense::active) {
-              assign(gl, as_array(gl) * factor - u * dense.line(line));
-            } else {
-              assign(gl, as_array(gl) * factor);
-            }
-          },
-          false, true, Dense::active);
+      if (!any_beyond(factor, kMaxExactFactor<S>)) {
+        visit(
+            [&](const auto&, auto& gl, auto line) {
+              if constexpr (Dense::active) {
+                assign(gl, as_array(gl) * factor - u * dense.line(line));
+              } else {
+                assign(gl, as_array(gl) * factor);
+              }
+            },
+            false, true, Dense::active);
+      } else {
+        // a factor that would magnify the vectorised exp's floor (see kMaxExactFactor):
+        // the numerators again from z, with std::exp one scalar at a time (a unaryExpr
+        // has no packet path), so the gradient does not depend on the buffer's alignment
+        const auto exact_exp = [](S x) {
+          using std::exp;
+          return exp(x);
+        };
+        visit(
+            [&](const auto& za, auto& gl, auto line) {
+              if constexpr (Dense::active) {
+                assign(gl, (za - row_max).unaryExpr(exact_exp) * factor - u * dense.line(line));
+              } else {
+                assign(gl, (za - row_max).unaryExpr(exact_exp) * factor);
+              }
+            },
+            true, true, Dense::active);
+      }
     }
     if constexpr (Sparse::active) {
       for (Eigen::Index j = 0; j < count; ++j) {
