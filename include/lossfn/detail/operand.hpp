@@ -6,21 +6,12 @@
 
 #include <type_traits>
 
+#include "accumulate.hpp"
 #include "checks.hpp"
+#include "view.hpp"
 
 namespace lossfn {
 namespace detail {
-
-/// An argument as the kernels read it: objects with direct memory access (Array,
-/// Matrix, Map, Block, Ref) are used in place; any other expression is evaluated
-/// once into its plain object, so that blocked kernels never re-evaluate it.
-template <class Derived>
-using operand_t = std::conditional_t<(Derived::Flags & Eigen::DirectAccessBit) != 0, const Derived&,
-                                     const typename Derived::PlainObject>;
-
-/// Sums of float terms are accumulated in double; double and long double in themselves.
-template <class Scalar>
-using accumulator_t = std::conditional_t<(sizeof(Scalar) < sizeof(double)), double, Scalar>;
 
 /// An array view of a Matrix or an Array (Eigen forbids mixing the two in expressions).
 template <class Derived>
@@ -32,46 +23,14 @@ Eigen::ArrayWrapper<const Derived> as_array(const Eigen::MatrixBase<Derived>& x)
   return x.array();
 }
 
-/// A new plain object of P's kind (Array or Matrix) holding an array expression,
-/// built in one step: sizing an object and then assigning into it makes g++ 12
-/// at -O2 report a false -Wuse-after-free inside Eigen when the call is inlined.
-template <class P, class Expr>
-typename P::PlainObject make_plain(const Expr& expr) {
-  if constexpr (std::is_base_of<Eigen::MatrixBase<P>, P>::value) {
-    return typename P::PlainObject(expr.matrix());
+/// out = expr, where out may be a Matrix-kind block and expr an array expression.
+template <class Out, class Expr>
+void assign(Out&& out, const Expr& expr) {
+  if constexpr (std::is_base_of<Eigen::MatrixBase<std::decay_t<Out>>, std::decay_t<Out>>::value) {
+    out.array() = expr;
   } else {
-    return typename P::PlainObject(expr);
+    out = expr;
   }
-}
-
-/// True when x's coefficients lie back to back in its storage order, so it can be
-/// read as one flat vector of x.size() entries.
-template <class Derived>
-bool is_contiguous(const Eigen::DenseBase<Derived>& x) {
-  const auto& d = x.derived();
-  return d.innerStride() == 1 && (d.outerStride() == d.innerSize() || d.outerSize() <= 1);
-}
-
-/// True when b holds its coefficients in the same linear order as a: both
-/// contiguous and either vectors or of the same storage order.
-template <class A, class B>
-bool same_linear_layout(const Eigen::DenseBase<A>& a, const Eigen::DenseBase<B>& b) {
-  const bool vector = a.rows() == 1 || a.cols() == 1;
-  return is_contiguous(a) && is_contiguous(b) && (vector || bool(A::IsRowMajor) == bool(B::IsRowMajor));
-}
-
-template <class Derived>
-using flat_t = Eigen::Map<const Eigen::Array<typename Derived::Scalar, Eigen::Dynamic, 1>>;
-template <class Derived>
-using flat_mut_t = Eigen::Map<Eigen::Array<typename Derived::Scalar, Eigen::Dynamic, 1>>;
-
-template <class Derived>
-flat_t<Derived> flat(const Eigen::DenseBase<Derived>& x) {
-  return flat_t<Derived>(x.derived().data(), x.size());
-}
-template <class Derived>
-flat_mut_t<Derived> flat_mut(Derived& x) {
-  return flat_mut_t<Derived>(x.data(), x.size());
 }
 
 template <class Derived>
