@@ -86,7 +86,7 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
     static constexpr bool negative_terms = false;
     Acc<S> factor;
     template <bool Write, class A, class In, class Out>
-    A step(A acc, const In& in, Out& out) const {
+    EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
       if constexpr (Write && InAccumulator) {
         out[0] = ((in[0] - in[1]).template cast<Acc<S>>() * factor).template cast<S>();
       } else if constexpr (Write) {

@@ -35,31 +35,33 @@ constexpr Eigen::Index kBlock = 2048;
 template <class S, bool NegativeTerms>
 using block_sum_t = std::conditional_t<NegativeTerms, accumulator_t<S>, S>;
 
-/// One block's contribution to a total in Acc, given its sum `fast` in the block
-/// sum type R (block_sum_t) and `resum()`, which sums the same terms again in Acc.
+/// Whether one block's sum `fast`, in the block sum type R (block_sum_t), can be
+/// added to the total as it is; if not, the block's terms are summed again in the
+/// accumulation type (kernels do it with their own inputs).
 ///
-/// R == Acc: `fast` is already exact enough. R narrower (float terms >= 0): the
-/// one risk of the float sum is range, a term that overflows (|e| > 1.8e19 for MSE)
-/// or underflows, or NaN/inf in the inputs. Then the block sum falls outside
-/// [min * kBlock, max], and that block alone is summed again in Acc, as if there
-/// were no fast path: speed costs neither accuracy nor overflow safety. Only valid
-/// for non-negative terms (block_sum_t ensures it).
-template <class Acc, class R, class Resum>
-Acc settle_block(R fast, const Resum& resum) {
-  if constexpr (std::is_same<R, Acc>::value) {
-    return fast;
+/// R the accumulation type (double, long double, or terms of either sign): `fast`
+/// is as accurate as the total. R float (terms >= 0): the one risk of the float
+/// sum is range, a term that overflows (|e| > 1.8e19 for MSE) or underflows, or
+/// NaN/inf in the inputs. Then the block sum falls outside [min * kBlock, max] and
+/// that block alone is summed again, as if there were no fast path: speed costs
+/// neither accuracy nor overflow safety. Only valid for non-negative terms
+/// (block_sum_t ensures it). Usage, in any kernel that sums blocks:
+///   total += block_fits(fast) ? Acc(fast) : the block summed in Acc;
+template <class R>
+bool block_fits(R fast) {
+  if constexpr (std::is_same<R, accumulator_t<R>>::value) {
+    return true;
   } else {
-    if (fast >= std::numeric_limits<R>::min() * R(kBlock) && fast <= std::numeric_limits<R>::max()) {
-      return static_cast<Acc>(fast);
-    }
-    return resum();
+    return fast >= std::numeric_limits<R>::min() * R(kBlock) && fast <= std::numeric_limits<R>::max();
   }
 }
 
 /// acc + the terms of expr: lane-wise when acc is an array of lanes, summed when
-/// it is one scalar (the tail of a piece, a strided piece), in acc's type.
+/// it is one scalar (the tail of a piece, a strided piece), in acc's type. Always
+/// inlined, as the other per-lane helpers of the kernels: GCC otherwise calls it
+/// once per 64-byte lane with the expression built on the stack (measured 13x).
 template <class A, class Expr>
-A add_terms(const A& acc, const Eigen::ArrayBase<Expr>& terms) {
+EIGEN_ALWAYS_INLINE A add_terms(const A& acc, const Eigen::ArrayBase<Expr>& terms) {
   if constexpr (std::is_arithmetic<A>::value) {
     return acc + terms.template cast<A>().sum();
   } else {

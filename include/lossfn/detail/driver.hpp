@@ -60,8 +60,8 @@ struct Driver {
     using R = typename Loss::reduction;
     using S = scalar_t<P>;
     using Acc = accumulator_t<S>;
-    require_same_scalar<P, T>();
-    check_same_shape(Loss::name, "forward", "pred", pred, "target", target);
+    static_assert(same_scalar<P, T>::value);
+    check_same_shape(Loss::name, "forward", "pred", pred.rows(), pred.cols(), "target", target.rows(), target.cols());
     if constexpr (R::reduces) check_terms<R>(Loss::name, "forward", pred.size());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
@@ -86,8 +86,8 @@ struct Driver {
                   "backward(pred, target, upstream)");
     using S = scalar_t<P>;
     using Acc = accumulator_t<S>;
-    require_same_scalar<P, T>();
-    check_same_shape(Loss::name, "backward", "pred", pred, "target", target);
+    static_assert(same_scalar<P, T>::value);
+    check_same_shape(Loss::name, "backward", "pred", pred.rows(), pred.cols(), "target", target.rows(), target.cols());
     check_terms<R>(Loss::name, "backward", pred.size());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
@@ -105,10 +105,11 @@ struct Driver {
                   "lossfn: backward(pred, target, upstream) is for the None reduction; "
                   "Sum and Mean take backward(pred, target)");
     using S = scalar_t<P>;
-    require_same_scalar<P, T>();
-    require_same_scalar<P, U>();
-    check_same_shape(Loss::name, "backward", "pred", pred, "target", target);
-    check_same_shape(Loss::name, "backward", "pred", pred, "upstream", upstream);
+    static_assert(same_scalar<P, T>::value);
+    static_assert(same_scalar<P, U>::value);
+    check_same_shape(Loss::name, "backward", "pred", pred.rows(), pred.cols(), "target", target.rows(), target.cols());
+    check_same_shape(Loss::name, "backward", "pred", pred.rows(), pred.cols(), "upstream", upstream.rows(),
+                     upstream.cols());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
     operand_t<U> u = upstream.derived();
@@ -127,9 +128,10 @@ struct Driver {
                   "call forward and backward(pred, target, upstream)");
     using S = scalar_t<P>;
     using Acc = accumulator_t<S>;
-    require_same_scalar<P, T>();
-    require_same_scalar<P, G>();
-    check_same_shape(Loss::name, "forward_backward", "pred", pred, "target", target);
+    static_assert(same_scalar<P, T>::value);
+    static_assert(same_scalar<P, G>::value);
+    check_same_shape(Loss::name, "forward_backward", "pred", pred.rows(), pred.cols(), "target", target.rows(),
+                     target.cols());
     check_terms<R>(Loss::name, "forward_backward", pred.size());
     check_output(Loss::name, "forward_backward", "grad_out", grad_out, "pred", pred.rows(), pred.cols());
     operand_t<P> p = pred.derived();
