@@ -139,9 +139,11 @@ struct CastPieces {
 /// Runs op over n contiguous coefficients of every operand; returns the sum of its
 /// terms in R. Four accumulators of 64 bytes each (one AVX-512 register): separate
 /// small objects, because GCC keeps those in registers but spills a 256-byte array
-/// to the stack on every chunk once the loop also stores the gradient.
+/// to the stack on every chunk once the loop also stores the gradient. Inlined into
+/// the kernel's piece loop: as a call it cost ~1.6x at 1e3 coefficients.
 template <class R, class Op, class S, std::size_t NI, std::size_t NO>
-R sweep_contiguous(const Op& op, const std::array<const S*, NI>& in, const std::array<S*, NO>& out, Eigen::Index n) {
+EIGEN_ALWAYS_INLINE R sweep_contiguous(const Op& op, const std::array<const S*, NI>& in, const std::array<S*, NO>& out,
+                                       Eigen::Index n) {
   constexpr Eigen::Index V = 64 / static_cast<Eigen::Index>(sizeof(S));
   constexpr Eigen::Index W = 4 * V;
   using Lane = Eigen::Array<S, V, 1>;
