@@ -131,9 +131,9 @@ struct CastPieces {
 ///   static constexpr bool negative_terms;  whether a term may be < 0 (see block_sum_t)
 ///   template <bool Write, class A, class In, class Out>
 ///   A step(A acc, const In& in, Out& out) const;
-/// step writes its outputs out[k] (when Write) from its inputs in[k] (arrays of
-/// Eigen array pieces of one length: 64-byte lanes, vector segments or strided
-/// segments, or the inputs cast to the accumulation type with Write false), and
+/// step writes its outputs out[k] (when Write) from its inputs in[k] (Pieces: Eigen
+/// array pieces of one length, 64-byte lanes, vector segments or strided segments;
+/// or CastPieces, the inputs in the accumulation type, with Write false), and
 /// returns add_terms(acc, its terms), or acc when it does not sum.
 
 /// Runs op over n contiguous coefficients of every operand; returns the sum of its
