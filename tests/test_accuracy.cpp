@@ -1,4 +1,4 @@
-// Accuracy of the fast float sums (include/lossfn/detail/elementwise.hpp): float
+// Accuracy of the fast float sums (include/lossfn/detail/accumulate.hpp): float
 // terms are summed in float per block and the blocks combined in double, with a
 // fall-back to double for any block whose float sum may have overflowed or
 // underflowed. These tests hold that path to a long double reference.

@@ -11,6 +11,7 @@
 #include "mae.hpp"
 #include "mse.hpp"
 #include "rmse.hpp"
+#include "smooth_l1.hpp"
 // classification and distributions
 #include "cross_entropy.hpp"
 #include "kl_divergence.hpp"

@@ -2,10 +2,10 @@
 /// Root mean squared error.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <type_traits>
-#include <utility>
 
 #include "detail/elementwise.hpp"
 #include "errors.hpp"
@@ -19,105 +19,88 @@ namespace lossfn {
 /// reduction, so there are no per-term losses and None does not compile.
 /// Gradient: dL/dyhat_i = scale (yhat_i - y_i) / L, and 0 when L = 0 (every
 /// prediction exact), the subgradient PyTorch's sqrt(mse) would turn into NaN.
+///
+/// Calls, as every elementwise loss: forward(pred, target), backward(pred, target),
+/// forward_backward(pred, target, grad_out) and operator() (= forward). Throws
+/// lossfn::shape_error if the shapes differ and std::invalid_argument for Mean over
+/// an empty input.
+///
+/// @tparam Reduction Sum or Mean (None does not compile)
 template <class Reduction = Mean>
-class RMSE {
+class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
   static_assert(Reduction::reduces,
                 "lossfn::RMSE has no None reduction: its root is taken after the reduction, so there are no "
                 "per-term losses (use MSE<None> for per-element squared errors)");
 
  public:
-  /// The reduction policy, Sum or Mean.
-  using reduction = Reduction;
   /// The loss's name, as it appears in error messages ("lossfn::RMSE::forward: ...").
   static constexpr const char* name = "RMSE";
 
-  /// L = sqrt(scale x sum_i e_i^2), e = yhat - y
-  template <class P, class T>
-  detail::scalar_t<P> forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    check(pred, target, "forward");
-    detail::operand_t<P> p = pred.derived();
-    detail::operand_t<T> t = target.derived();
-    return loss_and_factor(p, t).first;
-  }
-
-  /// dL/dyhat_i = scale e_i / L (0 if L = 0)
-  template <class P, class T>
-  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    check(pred, target, "backward");
-    detail::operand_t<P> p = pred.derived();
-    detail::operand_t<T> t = target.derived();
-    const auto factor = loss_and_factor(p, t).second;
-    typename P::PlainObject grad(pred.rows(), pred.cols());
-    write_gradient(grad, detail::as_array(p) - detail::as_array(t), factor);
-    return grad;
-  }
-
-  /// Both; the root is needed before any gradient entry, so the gradient is
-  /// written in a second pass (the first reads pred and target only).
-  template <class P, class T, class G>
-  detail::scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                                       const Eigen::DenseBase<G>& grad_out) const {
-    detail::require_same_scalar<P, G>();
-    check(pred, target, "forward_backward");
-    detail::check_output(name, "forward_backward", "grad_out", grad_out, "pred", pred.rows(), pred.cols());
-    detail::operand_t<P> p = pred.derived();
-    detail::operand_t<T> t = target.derived();
-    const auto [loss, factor] = loss_and_factor(p, t);
-    G& grad = detail::prepare_output(grad_out, pred.rows(), pred.cols());
-    detail::for_each_block(
-        [factor = factor](const auto& pb, const auto& tb, auto&& gb) {
-          write_gradient(gb, detail::as_array(pb) - detail::as_array(tb), factor);
-        },
-        p, t, grad);
-    return loss;
-  }
-
-  /// Same as forward.
-  template <class P, class T>
-  detail::scalar_t<P> operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return forward(pred, target);
-  }
-
  private:
-  template <class P, class T>
-  static void check(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target, const char* function) {
-    detail::require_same_scalar<P, T>();
-    detail::check_same_shape(name, function, "pred", pred, "target", target);
-    detail::check_terms<Reduction>(name, function, pred.size());
+  friend struct detail::Driver;
+  template <class S>
+  using Acc = detail::accumulator_t<S>;
+
+  // The kernel programs of the call driver (detail/driver.hpp). The root is needed
+  // before any gradient entry, so the gradient is written in a second pass (the
+  // first reads pred and target only).
+
+  /// sum_i e_i^2: MSE<Sum>'s sweep (the same kernel instantiation as MSE's)
+  template <class S>
+  Acc<S> total(const detail::Inputs<S, 2>& in) const {
+    using Squares = detail::TermOp<detail::OfError<MSE<Sum>>, S, true, detail::Emit::nothing>;
+    return detail::run_elementwise<Acc<S>>(Squares{{}, S(0)}, in.x, std::array<detail::mut_view_t<S>, 0>{});
+  }
+  template <class S>
+  Acc<S> total_and_gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+    const Acc<S> sum = total(in);
+    write_gradient(in, out, factor(sum, scale));
+    return sum;
+  }
+  template <class S>
+  void gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+    total_and_gradient(in, out, scale);
+  }
+  /// L = sqrt(scale x sum)
+  template <class A>
+  static A finish(A sum, A scale) {
+    return std::sqrt(sum * scale);
   }
 
-  /// {L, scale / L}, the factor 0 when L = 0. The factor stays in the accumulator
-  /// type: for float errors below ~1e-38, scale / L does not fit a float although
-  /// every gradient entry e_i x scale / L does (found by the fuzzer, tests/fuzz).
-  template <class P, class T>
-  static std::pair<detail::scalar_t<P>, detail::accumulator_t<detail::scalar_t<P>>> loss_and_factor(const P& p,
-                                                                                                    const T& t) {
-    using S = detail::scalar_t<P>;
-    using Acc = detail::accumulator_t<S>;
-    const Acc scale = Reduction::scale(static_cast<Acc>(p.size()));
-    const Acc loss = std::sqrt(detail::sum_terms(MSE<Reduction>{}, p, t) * scale);
-    const Acc factor = loss == Acc(0) ? Acc(0) : scale / loss;
-    return {static_cast<S>(loss), factor};
+  /// scale / L, and 0 when L = 0. It stays in the accumulator type: for float
+  /// errors below ~1e-38, scale / L does not fit a float although every gradient
+  /// entry e_i x scale / L does (found by the fuzzer, tests/fuzz).
+  template <class A>
+  static A factor(A sum, A scale) {
+    const A loss = finish(sum, scale);
+    return loss == A(0) ? A(0) : scale / loss;
   }
 
-  /// e x factor, multiplied in the accumulator type and rounded once to e's type.
-  template <class E>
-  static auto gradient(const Eigen::ArrayBase<E>& e, detail::accumulator_t<typename E::Scalar> factor) {
-    using S = typename E::Scalar;
-    return (e.template cast<detail::accumulator_t<S>>() * factor).template cast<S>();
-  }
-
-  /// g = e x factor: in e's type when the factor fits it (the factor rounded once
-  /// more, within 1 ulp; float->double->float casts cost 3x at 1e3 elements), else,
-  /// for denormal float errors, in the accumulator type as gradient() does.
-  template <class G, class E>
-  static void write_gradient(G&& g, const Eigen::ArrayBase<E>& e, detail::accumulator_t<typename E::Scalar> factor) {
-    using S = typename E::Scalar;
-    using Acc = detail::accumulator_t<S>;
-    if (std::is_same<S, Acc>::value || factor <= static_cast<Acc>(std::numeric_limits<S>::max())) {
-      detail::assign(g, e * static_cast<S>(factor));
+  /// The gradient pass, g = e x factor. In e's type when the factor fits it (the
+  /// factor rounded once more, within 1 ulp; float->double->float casts cost 3x at
+  /// 1e3 elements), else, for denormal float errors, multiplied in the accumulator
+  /// type and rounded once to e's type.
+  template <class S, bool InAccumulator>
+  struct ScaledError {
+    static constexpr bool sums = false;
+    static constexpr bool negative_terms = false;
+    Acc<S> factor;
+    template <bool Write, class A, class In, class Out>
+    EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
+      if constexpr (Write && InAccumulator) {
+        out[0] = ((in[0] - in[1]).template cast<Acc<S>>() * factor).template cast<S>();
+      } else if constexpr (Write) {
+        out[0] = (in[0] - in[1]) * static_cast<S>(factor);
+      }
+      return acc;
+    }
+  };
+  template <class S>
+  static void write_gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> factor) {
+    if (std::is_same<S, Acc<S>>::value || factor <= static_cast<Acc<S>>(std::numeric_limits<S>::max())) {
+      detail::run_elementwise<Acc<S>>(ScaledError<S, false>{factor}, in.x, out.grad);
     } else {
-      detail::assign(g, gradient(e, factor));
+      detail::run_elementwise<Acc<S>>(ScaledError<S, true>{factor}, in.x, out.grad);
     }
   }
 };

@@ -1,4 +1,4 @@
-// libFuzzer target: the regression family (MSE, MAE, RMSE, Huber).
+// libFuzzer target: the regression family (MSE, MAE, RMSE, Huber, SmoothL1).
 // Bytes choose the loss, the reduction, float or double, the storage order, the
 // shapes (0 and 1 rows/columns included, target sometimes of another shape),
 // Huber's delta (valid and invalid), the gradient output (a resizable array of a
@@ -8,6 +8,7 @@
 #include <lossfn/mae.hpp>
 #include <lossfn/mse.hpp>
 #include <lossfn/rmse.hpp>
+#include <lossfn/smooth_l1.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -108,8 +109,27 @@ void with_reduction(FuzzedDataProvider& in, const Case& c, int reduction) {
 template <class R>
 using RMSEAny = lossfn::RMSE<std::conditional_t<R::reduces, R, lossfn::Sum>>;
 
-template <class R>
-using HuberAny = lossfn::Huber<R>;
+/// A loss whose constructor checks its one option (Huber's delta, SmoothL1's beta),
+/// built from c.delta; `valid` says whether the constructor must accept it.
+template <template <class> class Loss, class T, int Order>
+void with_option(FuzzedDataProvider& in, const Case& c, int reduction, bool valid, const char* what) {
+  const auto build = [&](auto reduction_tag) {
+    using R = decltype(reduction_tag);
+    Loss<R>* made = nullptr;
+    const Outcome got = run([&] { made = new Loss<R>(c.delta); });
+    check_outcome(got, valid ? 0u : unsigned(kInvalid), what);
+    if (made != nullptr) {
+      exercise<Loss<R>, T, Order>(in, *made, c);
+      delete made;
+    }
+  };
+  if (reduction == 0)
+    build(lossfn::Sum{});
+  else if (reduction == 1)
+    build(lossfn::Mean{});
+  else
+    build(lossfn::None{});
+}
 
 template <class T, int Order>
 void with_type(FuzzedDataProvider& in, const Case& c, int loss, int reduction) {
@@ -123,25 +143,15 @@ void with_type(FuzzedDataProvider& in, const Case& c, int loss, int reduction) {
     case 2:
       with_reduction<RMSEAny, T, Order>(in, c, reduction == 2 ? 0 : reduction);
       break;
-    default: {
+    default:
       // Huber: the constructor checks delta
-      const auto build = [&](auto reduction_tag) {
-        using R = decltype(reduction_tag);
-        lossfn::Huber<R>* made = nullptr;
-        const Outcome got = run([&] { made = new lossfn::Huber<R>(c.delta); });
-        check_outcome(got, c.delta_valid ? 0u : unsigned(kInvalid), "Huber constructor");
-        if (made != nullptr) {
-          exercise<lossfn::Huber<R>, T, Order>(in, *made, c);
-          delete made;
-        }
-      };
-      if (reduction == 0)
-        build(lossfn::Sum{});
-      else if (reduction == 1)
-        build(lossfn::Mean{});
-      else
-        build(lossfn::None{});
-    }
+      with_option<lossfn::Huber, T, Order>(in, c, reduction, c.delta_valid, "Huber constructor");
+      // then, now and then, SmoothL1 with beta = delta (0 valid: the L1 loss). Decided
+      // after Huber has consumed its bytes, so the Huber seeds keep their meaning.
+      if (in.ConsumeBool()) {
+        const bool beta_valid = std::isfinite(c.delta) && c.delta >= 0;
+        with_option<lossfn::SmoothL1, T, Order>(in, c, reduction, beta_valid, "SmoothL1 constructor");
+      }
   }
 }
 
@@ -173,8 +183,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                            std::numeric_limits<double>::infinity()};
   c.delta = deltas[in.ConsumeIntegralInRange<int>(0, 8)];
   c.delta_valid = std::isfinite(c.delta) && c.delta > 0;
-  note("loss %d (MSE, MAE, RMSE, Huber) reduction %d (Sum, Mean, None), %s, %s, delta %g\n", loss, reduction,
-       is_float ? "float" : "double", row_major ? "row-major" : "column-major", c.delta);
+  note("loss %d (MSE, MAE, RMSE, Huber [+ SmoothL1]) reduction %d (Sum, Mean, None), %s, %s, delta %g\n", loss,
+       reduction, is_float ? "float" : "double", row_major ? "row-major" : "column-major", c.delta);
   if (is_float) {
     row_major ? with_type<float, Eigen::RowMajor>(in, c, loss, reduction)
               : with_type<float, Eigen::ColMajor>(in, c, loss, reduction);

@@ -1,4 +1,4 @@
-// The conformance battery every elementwise loss (MSE, MAE, RMSE, Huber) runs:
+// The conformance battery every elementwise loss (MSE, MAE, RMSE, Huber, SmoothL1) runs:
 // finite-difference gradients for each reduction, shape and storage order, the
 // reduction identities, Map/Block/Matrix/expression inputs, and float vs double.
 #pragma once
@@ -16,7 +16,7 @@ namespace lossfn_test {
 
 /// How a loss's reduced value relates to its per-element terms.
 enum class Terms {
-  Additive,  ///< L = R over per-term losses; None gives the terms (MSE, MAE, Huber)
+  Additive,  ///< L = R over per-term losses; None gives the terms (MSE, MAE, Huber, SmoothL1)
   RootOfSum  ///< L = sqrt(R over terms); no None, Sum = sqrt(n) x Mean (RMSE)
 };
 

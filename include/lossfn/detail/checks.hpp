@@ -70,6 +70,11 @@ inline std::string shape_string(Eigen::Index rows, Eigen::Index cols) {
   raise(error_kind::shape, message);
 }
 
+inline void check_same_shape(const char* loss, const char* function, const char* a_name, Eigen::Index a_rows,
+                             Eigen::Index a_cols, const char* b_name, Eigen::Index b_rows, Eigen::Index b_cols) {
+  if (a_rows != b_rows || a_cols != b_cols) raise_shape(loss, function, a_name, a_rows, a_cols, b_name, b_rows, b_cols);
+}
+
 template <class A, class B>
 void check_same_shape(const char* loss, const char* function, const char* a_name, const Eigen::EigenBase<A>& a,
                       const char* b_name, const Eigen::EigenBase<B>& b) {
@@ -114,13 +119,22 @@ template <class Derived>
 using scalar_t = typename Derived::Scalar;
 
 /// The scalar of pred must be floating point; every other argument must share it.
+/// A class, so that the check costs no function instantiation:
+/// `static_assert(same_scalar<P, T>::value);`.
 template <class Pred, class Other>
-constexpr void require_same_scalar() {
+struct same_scalar {
   static_assert(std::is_floating_point<scalar_t<Pred>>::value,
                 "lossfn: pred must have a floating-point scalar type (float, double or long double)");
   static_assert(std::is_same<scalar_t<Pred>, scalar_t<Other>>::value,
                 "lossfn: all floating-point arguments of a loss must share pred's scalar type "
                 "(mixing float and double is not allowed; use .template cast<T>())");
+  static constexpr bool value = true;
+};
+
+/// The same check as a call (same_scalar).
+template <class Pred, class Other>
+constexpr void require_same_scalar() {
+  static_assert(same_scalar<Pred, Other>::value, "");
 }
 
 }  // namespace detail

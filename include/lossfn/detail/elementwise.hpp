@@ -1,233 +1,363 @@
 /// @file
-/// The shared machinery of the elementwise losses (MSE, MAE, RMSE, Huber): a
-/// blocked traversal of pred, target and gradient, and a CRTP base that turns a
-/// loss's per-term `value(e)` and `slope(e)` (e = pred - target) into forward,
-/// backward and forward_backward under any reduction.
+/// The elementwise kernel family and the base of the elementwise losses.
+///
+/// The kernel, run_elementwise, sweeps any number of input and output views of
+/// one shape (detail/view.hpp; a broadcast operand is a view with a step of 0) in
+/// pieces of at most kBlock coefficients, calls an operation per piece and sums
+/// what the operation returns with the float-block scheme of detail/accumulate.hpp.
+/// It is compiled once per (operation, scalar): the storage order, strides and
+/// broadcasts of the operands are run-time steps, and the contiguous fast path
+/// (every operand one flat vector in the same order: vectorised 64-byte lanes) is
+/// chosen at run time.
+///
+/// Losses whose per-term math is a function of e = pred - target (MSE, MAE,
+/// Huber, SmoothL1) derive from ElementwiseLoss and supply `value(e)` and
+/// `slope(e)`; OfError adapts them to the kernel's functions of (pred, target).
 #pragma once
 
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
-#include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "../reduction.hpp"
+#include "accumulate.hpp"
 #include "checks.hpp"
+#include "driver.hpp"
 #include "operand.hpp"
+#include "view.hpp"
 
 namespace lossfn {
 namespace detail {
 
-/// Coefficients per block: the blocks of pred, target and gradient (3 x 2048 x 8 B
-/// in double) stay in L1 between the reduction and the gradient write.
-constexpr Eigen::Index kBlock = 2048;
+// ---- traversal ----------------------------------------------------------------
 
-template <class X>
-auto flat_view(X& x) {
-  using Plain = Eigen::Array<typename std::remove_const_t<X>::Scalar, Eigen::Dynamic, 1>;
-  using Viewed = std::conditional_t<std::is_const<X>::value, const Plain, Plain>;
-  return Eigen::Map<Viewed>(x.data(), x.size());
-}
+/// Where one piece of every operand starts (offset from its data pointer) and the
+/// step between its coefficients; `length` coefficients in all.
+template <std::size_t N>
+struct Piece {
+  std::array<Eigen::Index, N> offset;
+  std::array<Eigen::Index, N> step;
+  Eigen::Index length;
+  bool contiguous;  ///< every step is 1
+};
 
-/// Calls fn(block_of_first, block_of_rest...) over pieces of at most kBlock
-/// coefficients that cover every coefficient once, in `first`'s storage order.
-/// All operands have first's shape. When they share one flat layout the pieces are
-/// contiguous vector segments (vectorised loads); otherwise they are pieces of the
-/// rows or columns of each operand.
-template <class Fn, class First, class... Rest>
-void for_each_block(Fn&& fn, First& first, Rest&... rest) {
-  const Eigen::Index n = first.size();
-  if ((same_linear_layout(first, rest) && ...)) {
-    auto flat_first = flat_view(first);
+/// Calls fn(piece) over pieces of at most kBlock coefficients that cover a rows x
+/// cols shape once, for N operands given by their row and column steps. The
+/// pieces run along the storage order of operand 0 (down its columns unless its
+/// column step is the smaller). When every operand is one flat vector in that
+/// order (contiguous, and the same order for all unless the shape is a vector) the
+/// pieces are consecutive segments of the flat vectors, whatever the row length.
+template <std::size_t N, class Fn>
+void for_each_piece(Eigen::Index rows, Eigen::Index cols, const std::array<Eigen::Index, N>& row_step,
+                    const std::array<Eigen::Index, N>& col_step, Fn&& fn) {
+  const bool down = cols == 1 || (rows != 1 && row_step[0] <= col_step[0]);
+  const Eigen::Index inner = down ? rows : cols, outer = down ? cols : rows;
+  Piece<N> piece{};
+  bool flat = true, contiguous = true;
+  for (std::size_t k = 0; k < N; ++k) {
+    piece.step[k] = down ? row_step[k] : col_step[k];
+    const Eigen::Index across = down ? col_step[k] : row_step[k];
+    contiguous = contiguous && piece.step[k] == 1;
+    flat = flat && piece.step[k] == 1 && (outer <= 1 || across == inner);
+  }
+  if (flat) {
+    const Eigen::Index n = inner * outer;
+    piece.contiguous = true;
     for (Eigen::Index start = 0; start < n; start += kBlock) {
-      const Eigen::Index len = std::min(kBlock, n - start);
-      fn(flat_first.segment(start, len), flat_view(rest).segment(start, len)...);
+      piece.offset.fill(start);
+      piece.length = std::min(kBlock, n - start);
+      fn(static_cast<const Piece<N>&>(piece));
     }
     return;
   }
-  constexpr bool row_major = std::remove_const_t<First>::IsRowMajor;
-  const Eigen::Index outer = row_major ? first.rows() : first.cols();
-  const Eigen::Index inner = row_major ? first.cols() : first.rows();
+  piece.contiguous = contiguous;
   for (Eigen::Index o = 0; o < outer; ++o) {
     for (Eigen::Index start = 0; start < inner; start += kBlock) {
-      const Eigen::Index len = std::min(kBlock, inner - start);
-      if constexpr (row_major) {
-        fn(first.block(o, start, 1, len), rest.block(o, start, 1, len)...);
+      for (std::size_t k = 0; k < N; ++k)
+        piece.offset[k] = o * (down ? col_step[k] : row_step[k]) + start * piece.step[k];
+      piece.length = std::min(kBlock, inner - start);
+      fn(static_cast<const Piece<N>&>(piece));
+    }
+  }
+}
+
+template <class S>
+using piece_t = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>;
+template <class S>
+using mut_piece_t = Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>>;
+template <class S>
+using strided_piece_t = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>, Eigen::Unaligned, Eigen::InnerStride<>>;
+template <class S>
+using mut_strided_piece_t = Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>, Eigen::Unaligned, Eigen::InnerStride<>>;
+
+/// One piece of each of N operands, all of one length, read as Eigen arrays through
+/// operator[]: M is a fixed-size lane map (64 bytes at data[k] + offset), a
+/// contiguous segment map or a strided segment map (length, step[k]). Built on
+/// the fly rather than stored, so one such type serves any number of operands.
+template <class M, class Pointer, std::size_t N>
+struct Pieces {
+  std::array<Pointer, N> data;
+  Eigen::Index length = 0;
+  std::array<Eigen::Index, N> step{};
+  Eigen::Index offset = 0;
+
+  EIGEN_ALWAYS_INLINE M operator[](std::size_t k) const {
+    if constexpr (M::SizeAtCompileTime != Eigen::Dynamic) {
+      return M(data[k] + offset);
+    } else if constexpr (M::InnerStrideAtCompileTime == 1) {
+      return M(data[k] + offset, length);
+    } else {
+      return M(data[k] + offset, length, Eigen::InnerStride<>(step[k]));
+    }
+  }
+};
+
+/// The pieces P read in the accumulation type Acc (a block summed again).
+template <class Acc, class P>
+struct CastPieces {
+  const P& pieces;
+  EIGEN_ALWAYS_INLINE auto operator[](std::size_t k) const { return pieces[k].template cast<Acc>(); }
+};
+
+// ---- sweeps -----------------------------------------------------------------------
+
+/// An operation of the kernel (what MSE's forward_backward, None's forward, RMSE's
+/// gradient pass... do to each coefficient) is an object with
+///   static constexpr bool sums;            whether the kernel returns the sum of its terms
+///   static constexpr bool negative_terms;  whether a term may be < 0 (see block_sum_t)
+///   template <bool Write, class A, class In, class Out>
+///   A step(A acc, const In& in, Out& out) const;
+/// step writes its outputs out[k] (when Write) from its inputs in[k] (Pieces: Eigen
+/// array pieces of one length, 64-byte lanes, vector segments or strided segments;
+/// or CastPieces, the inputs in the accumulation type, with Write false), and
+/// returns add_terms(acc, its terms), or acc when it does not sum.
+
+/// Runs op over n contiguous coefficients of every operand; returns the sum of its
+/// terms in R. Four accumulators of 64 bytes each (one AVX-512 register): separate
+/// small objects, because GCC keeps those in registers but spills a 256-byte array
+/// to the stack on every chunk once the loop also stores the gradient. Inlined into
+/// the kernel's piece loop: as a call it cost ~1.6x at 1e3 coefficients.
+template <class R, class Op, class S, std::size_t NI, std::size_t NO>
+EIGEN_ALWAYS_INLINE R sweep_contiguous(const Op& op, const std::array<const S*, NI>& in, const std::array<S*, NO>& out,
+                                       Eigen::Index n) {
+  constexpr Eigen::Index V = 64 / static_cast<Eigen::Index>(sizeof(S));
+  constexpr Eigen::Index W = 4 * V;
+  using Lane = Eigen::Array<S, V, 1>;
+  using Sum = Eigen::Array<R, V, 1>;
+  const Op local = op;  // a local copy: the output stores cannot alias its options
+  Pieces<Eigen::Map<const Lane>, const S*, NI> x{in};
+  Pieces<Eigen::Map<Lane>, S*, NO> y{out};
+  const Eigen::Index whole = n - n % W;
+  // Accumulators by value, not by reference: an accumulator whose address is never
+  // taken stays in a register (GCC otherwise stores it back on every chunk).
+  Sum a0 = Sum::Zero(), a1 = Sum::Zero(), a2 = Sum::Zero(), a3 = Sum::Zero();
+  for (Eigen::Index i = 0; i < whole; i += W) {
+    x.offset = y.offset = i;
+    a0 = local.template step<true>(a0, x, y);
+    x.offset = y.offset = i + V;
+    a1 = local.template step<true>(a1, x, y);
+    x.offset = y.offset = i + 2 * V;
+    a2 = local.template step<true>(a2, x, y);
+    x.offset = y.offset = i + 3 * V;
+    a3 = local.template step<true>(a3, x, y);
+  }
+  Pieces<piece_t<S>, const S*, NI> x_tail{in, n - whole, {}, whole};
+  Pieces<mut_piece_t<S>, S*, NO> y_tail{out, n - whole, {}, whole};
+  const R tail = local.template step<true>(R(0), x_tail, y_tail);
+  return ((a0 + a1) + (a2 + a3)).sum() + tail;
+}
+
+/// The terms of pieces summed again in the accumulation type (see block_fits).
+template <class Acc, class Op, class P>
+Acc resum(const Op& op, const P& pieces) {
+  const CastPieces<Acc, P> cast{pieces};
+  std::array<int, 0> none{};
+  return op.template step<false>(Acc(0), cast, none);
+}
+
+/// The elementwise kernel: runs op over every coefficient of the views (all of
+/// in[0]'s shape; broadcast operands have steps of 0) and returns the sum of its
+/// terms in Acc (0 for an operation that does not sum).
+template <class Acc, class Op, class S, std::size_t NI, std::size_t NO>
+Acc run_elementwise(const Op& op, const std::array<view_t<S>, NI>& in, std::array<mut_view_t<S>, NO> out) {
+  using R = block_sum_t<S, Op::negative_terms>;
+  std::array<Eigen::Index, NI + NO> row_step{}, col_step{};
+  for (std::size_t k = 0; k < NI; ++k) {
+    row_step[k] = in[k].innerStride();
+    col_step[k] = in[k].outerStride();
+  }
+  for (std::size_t k = 0; k < NO; ++k) {
+    row_step[NI + k] = out[k].innerStride();
+    col_step[NI + k] = out[k].outerStride();
+  }
+  Acc total(0);
+  for_each_piece(in[0].rows(), in[0].cols(), row_step, col_step, [&](const Piece<NI + NO>& piece) {
+    const Eigen::Index n = piece.length;
+    std::array<const S*, NI> x{};
+    std::array<S*, NO> y{};
+    for (std::size_t k = 0; k < NI; ++k) x[k] = in[k].data() + piece.offset[k];
+    for (std::size_t k = 0; k < NO; ++k) y[k] = out[k].data() + piece.offset[NI + k];
+    [[maybe_unused]] R fast;
+    if (piece.contiguous) {
+      fast = sweep_contiguous<R>(op, x, y, n);
+    } else {
+      std::array<Eigen::Index, NI> x_step{};
+      std::array<Eigen::Index, NO> y_step{};
+      for (std::size_t k = 0; k < NI; ++k) x_step[k] = piece.step[k];
+      for (std::size_t k = 0; k < NO; ++k) y_step[k] = piece.step[NI + k];
+      Pieces<mut_strided_piece_t<S>, S*, NO> y_strided{y, n, y_step};
+      fast = op.template step<true>(R(0), Pieces<strided_piece_t<S>, const S*, NI>{x, n, x_step}, y_strided);
+    }
+    if constexpr (Op::sums && std::is_same<R, Acc>::value) {
+      total += fast;
+    } else if constexpr (Op::sums) {
+      if (block_fits(fast)) {
+        total += static_cast<Acc>(fast);
       } else {
-        fn(first.block(start, o, len, 1), rest.block(start, o, len, 1)...);
+        std::array<Eigen::Index, NI> x_step{};
+        for (std::size_t k = 0; k < NI; ++k) x_step[k] = piece.step[k];
+        total += resum<Acc>(op, Pieces<strided_piece_t<S>, const S*, NI>{x, n, x_step});
+      }
+    }
+  });
+  return total;
+}
+
+// ---- operations of functions of (pred, target) ----------------------------------
+
+/// Whether a math declares `static constexpr bool negative_terms = true`.
+template <class Math, class = void>
+struct declares_negative_terms : std::false_type {};
+template <class Math>
+struct declares_negative_terms<Math, std::enable_if_t<Math::negative_terms>> : std::true_type {};
+
+/// What an elementwise operation writes into out[0].
+enum class Emit {
+  nothing,         ///< forward of Sum and Mean
+  scaled_slope,    ///< scale * d(term)/dpred: the gradient of Sum and Mean
+  value,           ///< the term itself: None's forward
+  upstream_slope,  ///< in[2] * d(term)/dpred: None's backward (the VJP)
+};
+
+/// The adapter from a per-term math of e = pred - target (`value(e)`, `slope(e)`
+/// = d/de = d/dpred) to the kernel's functions of (pred, target).
+template <class Loss>
+struct OfError {
+  Loss loss;
+  template <class P, class T>
+  EIGEN_ALWAYS_INLINE auto value(const Eigen::ArrayBase<P>& p, const Eigen::ArrayBase<T>& t) const {
+    return loss.value(p - t);
+  }
+  template <class P, class T>
+  EIGEN_ALWAYS_INLINE auto slope(const Eigen::ArrayBase<P>& p, const Eigen::ArrayBase<T>& t) const {
+    return loss.slope(p - t);
+  }
+};
+
+template <class Math>
+struct is_of_error : std::false_type {};
+template <class Loss>
+struct is_of_error<OfError<Loss>> : std::true_type {};
+
+/// A fixed-size expression (one 64-byte lane) evaluated into its plain array, a
+/// dynamic one (a tail, a strided piece) kept as an expression.
+template <class X>
+EIGEN_ALWAYS_INLINE auto lane_or_expression(const X& x) {
+  if constexpr (X::SizeAtCompileTime != Eigen::Dynamic) {
+    return typename X::PlainObject(x);
+  } else {
+    return x;
+  }
+}
+
+/// The kernel operation of a per-term math of (pred, target): `value(p, t)`, the
+/// term, and `slope(p, t)`, its derivative in pred, both array expressions. For a
+/// math of e (OfError), e is computed once per lane and the loss's value(e) and
+/// slope(e) read that lane: what GCC inlines (an expression of two maps handed to
+/// Huber's value measured 9x slower, a call per lane).
+template <class Math, class S, bool Sums, Emit E>
+struct TermOp {
+  static constexpr bool sums = Sums;
+  static constexpr bool negative_terms = declares_negative_terms<Math>::value;
+  Math math;
+  S scale;  ///< the reduction's factor, for Emit::scaled_slope
+
+  template <bool Write, class A, class In, class Out>
+  EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
+    if constexpr (is_of_error<Math>::value) {
+      const auto e = lane_or_expression(in[0] - in[1]);
+      const auto& loss = math.loss;
+      if constexpr (Write && E == Emit::scaled_slope) out[0] = loss.slope(e) * scale;
+      if constexpr (Write && E == Emit::value) out[0] = loss.value(e);
+      if constexpr (Write && E == Emit::upstream_slope) out[0] = loss.slope(e) * in[2];
+      if constexpr (Sums) {
+        return add_terms(acc, loss.value(e));
+      } else {
+        return acc;
+      }
+    } else {
+      if constexpr (Write && E == Emit::scaled_slope) out[0] = math.slope(in[0], in[1]) * scale;
+      if constexpr (Write && E == Emit::value) out[0] = math.value(in[0], in[1]);
+      if constexpr (Write && E == Emit::upstream_slope) out[0] = math.slope(in[0], in[1]) * in[2];
+      if constexpr (Sums) {
+        return add_terms(acc, math.value(in[0], in[1]));
+      } else {
+        return acc;
       }
     }
   }
-}
+};
 
-/// out = expr, where out may be a Matrix-kind block and expr an array expression.
-template <class Out, class Expr>
-void assign(Out&& out, const Expr& expr) {
-  if constexpr (std::is_base_of<Eigen::MatrixBase<std::decay_t<Out>>, std::decay_t<Out>>::value) {
-    out.array() = expr;
-  } else {
-    out = expr;
-  }
-}
+// ---- the elementwise losses ----------------------------------------------------------
 
-/// True for the pieces for_each_block makes when all operands share one flat
-/// layout (contiguous column segments): the ones the chunked sweeps take.
-template <class X>
-inline constexpr bool is_flat_piece = std::decay_t<X>::ColsAtCompileTime == 1;
-template <>
-inline constexpr bool is_flat_piece<std::nullptr_t> = true;
+/// The loss whose value(e) and slope(e) the kernels of Derived = L<R> call: L<Sum>
+/// when L has no options (an empty class: its math cannot depend on R), so that
+/// MSE<Mean>, MSE<Sum> and MSE<None> share one set of kernel instantiations, and
+/// RMSE's sum of squares is MSE<Sum>'s; Derived itself when it carries options.
+template <class Derived>
+struct shared_math {
+  using type = Derived;
+};
+template <template <class> class L, class R>
+struct shared_math<L<R>> {
+  using type = std::conditional_t<std::is_empty<L<Sum>>::value && std::is_empty<L<R>>::value, L<Sum>, L<R>>;
+};
 
-/// sum math.value(p - t) over one piece, in S, and, when `grad` points to a piece
-/// (not nullptr_t), writes *grad = scale * math.slope(p - t) in the same sweep: each
-/// e is computed once and the inputs are read once.
-template <class Math, class PB, class TB, class GB>
-scalar_t<PB> sweep(const Math& math, const PB& p, const TB& t, GB grad, scalar_t<PB> scale) {
-  using S = scalar_t<PB>;
-  constexpr bool writes = !std::is_same<GB, std::nullptr_t>::value;
-  if constexpr (is_flat_piece<PB> && is_flat_piece<TB> && is_flat_piece<std::remove_pointer_t<GB>>) {
-    // Four accumulators of 64 bytes each (one AVX-512 register): separate small
-    // objects, because GCC keeps those in registers but spills a 256-byte array
-    // to the stack on every chunk once the loop also stores the gradient.
-    constexpr Eigen::Index V = 64 / static_cast<Eigen::Index>(sizeof(S));
-    constexpr Eigen::Index W = 4 * V;
-    using Lane = Eigen::Array<S, V, 1>;
-    const Math local = math;  // a local copy: the gradient stores cannot alias its options
-    const S* pp = p.data();
-    const S* tp = t.data();
-    S* gp = nullptr;
-    if constexpr (writes) gp = grad->data();
-    const Eigen::Index n = p.size();
-    const Eigen::Index whole = n - n % W;
-    Lane a0 = Lane::Zero(), a1 = Lane::Zero(), a2 = Lane::Zero(), a3 = Lane::Zero();
-    // acc by value, not by reference: an accumulator whose address is never taken
-    // stays in a register (GCC otherwise stores it back on every chunk).
-    auto step = [&](Lane acc, Eigen::Index i) -> Lane {
-      const Lane e = Eigen::Map<const Lane>(pp + i) - Eigen::Map<const Lane>(tp + i);
-      if constexpr (writes) Eigen::Map<Lane>(gp + i) = local.slope(e) * scale;
-      return acc + local.value(e);
-    };
-    for (Eigen::Index i = 0; i < whole; i += W) {
-      a0 = step(a0, i);
-      a1 = step(a1, i + V);
-      a2 = step(a2, i + 2 * V);
-      a3 = step(a3, i + 3 * V);
-    }
-    const auto e = p.tail(n - whole) - t.tail(n - whole);
-    if constexpr (writes) grad->tail(n - whole) = math.slope(e) * scale;
-    const Lane acc = (a0 + a1) + (a2 + a3);
-    return acc.sum() + math.value(e).sum();
-  } else {
-    const auto e = as_array(p) - as_array(t);
-    if constexpr (writes) assign(*grad, math.slope(e) * scale);
-    return math.value(e).sum();
-  }
-}
-
-/// sum_i math.value(p_i - t_i) over one block, in the accumulator type, and the
-/// gradient of the block when `grad` points to its piece (see sweep).
+/// Base of the elementwise losses: the public calls, through the call driver.
+/// Derived supplies `name`, the per-term `value(e)` and its derivative `slope(e)`
+/// as array expressions of e = pred - target. A loss with other math (RMSE: a root
+/// after the reduction) replaces the kernel programs below with its own.
 ///
-/// Float terms are summed in float and the block sums combined in double: Eigen 3.4
-/// runs a sum over a float->double cast expression as scalar code (measured 20x
-/// slower than memory at AVX-512; the packet sizes of the two types differ). A float sum of at most
-/// kBlock non-negative terms (every elementwise loss's terms are) in 4 x 64 bytes of
-/// lanes is within ~(kBlock/64)*eps relative of the exact one, and combining the blocks in
-/// double keeps 1e7-term sums within 1e-7 relative (tests/test_accuracy.cpp). The
-/// one risk of float is range: a term that overflows (|e| > 1.8e19 for MSE) or
-/// underflows, or NaN/inf in the inputs. Then the block sum falls outside
-/// [min*kBlock, max], and that block alone is summed again in the accumulator type,
-/// as if there were no fast path: speed costs neither accuracy nor overflow safety.
-template <class Acc, class Math, class PB, class TB, class GB>
-Acc block_sum(const Math& math, const PB& p, const TB& t, GB grad, scalar_t<PB> scale) {
-  using S = scalar_t<PB>;
-  const S fast = sweep(math, p, t, grad, scale);
-  if constexpr (std::is_same<S, Acc>::value) {
-    return fast;
-  } else {
-    if (fast >= std::numeric_limits<S>::min() * S(kBlock) && fast <= std::numeric_limits<S>::max()) {
-      return static_cast<Acc>(fast);
-    }
-    return math.value((as_array(p) - as_array(t)).template cast<Acc>()).sum();
-  }
-}
-
-/// sum_i math.value(pred_i - target_i), in the accumulator type: one read of each input.
-template <class Math, class P, class T>
-accumulator_t<scalar_t<P>> sum_terms(const Math& math, const P& pred, const T& target) {
-  using Acc = accumulator_t<scalar_t<P>>;
-  Acc total(0);
-  for_each_block([&](const auto& p, const auto& t) { total += block_sum<Acc>(math, p, t, nullptr, scalar_t<P>(0)); },
-                 pred, target);
-  return total;
-}
-
-/// One pass: returns sum_i math.value(e_i) and writes grad_i = scale * math.slope(e_i),
-/// reading pred and target once and writing grad once.
-template <class Math, class P, class T, class G>
-accumulator_t<scalar_t<P>> sum_terms_and_slopes(const Math& math, const P& pred, const T& target, G& grad,
-                                                scalar_t<P> scale) {
-  using Acc = accumulator_t<scalar_t<P>>;
-  Acc total(0);
-  for_each_block([&](const auto& p, const auto& t, auto&& g) { total += block_sum<Acc>(math, p, t, &g, scale); }, pred,
-                 target, grad);
-  return total;
-}
-
-/// Base of the elementwise losses. Derived supplies `name`, the per-term
-/// `value(e)` and its derivative `slope(e)` as array expressions of e = pred - target.
+/// @tparam Derived the loss (CRTP)
+/// @tparam Reduction Sum, Mean or None
 template <class Derived, class Reduction>
 class ElementwiseLoss {
  public:
+  /// The reduction policy.
   using reduction = Reduction;
 
   /// Sum/Mean: the reduced loss (a scalar of pred's type). None: the per-term
-  /// losses, an array of pred's shape.
+  /// losses, an array of pred's shape and kind.
   template <class P, class T>
   auto forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    require_same_scalar<P, T>();
-    using S = scalar_t<P>;
-    check_same_shape(Derived::name, "forward", "pred", pred, "target", target);
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    if constexpr (Reduction::reduces) {
-      check_terms<Reduction>(Derived::name, "forward", pred.size());
-      const auto count = static_cast<accumulator_t<S>>(pred.size());
-      return static_cast<S>(sum_terms(self(), p, t) * Reduction::scale(count));
-    } else {
-      return make_plain<P>(self().value(as_array(p) - as_array(t)));
-    }
+    return Driver::forward(self(), pred, target);
   }
 
   /// Sum/Mean: dL/dpred, of pred's shape and kind.
   template <class P, class T>
   typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    static_assert(Reduction::reduces,
-                  "lossfn: with the None reduction, backward takes the upstream gradient: "
-                  "backward(pred, target, upstream)");
-    require_same_scalar<P, T>();
-    using S = scalar_t<P>;
-    check_same_shape(Derived::name, "backward", "pred", pred, "target", target);
-    check_terms<Reduction>(Derived::name, "backward", pred.size());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    return make_plain<P>(self().slope(as_array(p) - as_array(t)) * Reduction::scale(static_cast<S>(pred.size())));
+    return Driver::backward(self(), pred, target);
   }
 
   /// None: the vector-Jacobian product upstream * d(per-term loss)/dpred.
   template <class P, class T, class U>
   typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                    const Eigen::DenseBase<U>& upstream) const {
-    static_assert(!Reduction::reduces,
-                  "lossfn: backward(pred, target, upstream) is for the None reduction; "
-                  "Sum and Mean take backward(pred, target)");
-    require_same_scalar<P, T>();
-    require_same_scalar<P, U>();
-    check_same_shape(Derived::name, "backward", "pred", pred, "target", target);
-    check_same_shape(Derived::name, "backward", "pred", pred, "upstream", upstream);
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    operand_t<U> u = upstream.derived();
-    return make_plain<P>(self().slope(as_array(p) - as_array(t)) * as_array(u));
+    return Driver::backward(self(), pred, target, upstream);
   }
 
   /// Sum/Mean, in one pass: returns the loss and writes dL/dpred into grad_out
@@ -235,27 +365,51 @@ class ElementwiseLoss {
   template <class P, class T, class G>
   scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                const Eigen::DenseBase<G>& grad_out) const {
-    static_assert(Reduction::reduces,
-                  "lossfn: forward_backward needs a reducing policy (Sum or Mean); with None, "
-                  "call forward and backward(pred, target, upstream)");
-    require_same_scalar<P, T>();
-    require_same_scalar<P, G>();
-    using S = scalar_t<P>;
-    check_same_shape(Derived::name, "forward_backward", "pred", pred, "target", target);
-    check_terms<Reduction>(Derived::name, "forward_backward", pred.size());
-    check_output(Derived::name, "forward_backward", "grad_out", grad_out, "pred", pred.rows(), pred.cols());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    G& grad = prepare_output(grad_out, pred.rows(), pred.cols());
-    const auto count = static_cast<accumulator_t<S>>(pred.size());
-    const auto total = sum_terms_and_slopes(self(), p, t, grad, static_cast<S>(Reduction::scale(count)));
-    return static_cast<S>(total * Reduction::scale(count));
+    return Driver::forward_backward(self(), pred, target, grad_out);
   }
 
   /// Same as forward.
   template <class P, class T>
   auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
     return forward(pred, target);
+  }
+
+ protected:
+  friend struct Driver;
+
+  // The kernel programs the driver runs (see Driver): one sweep each.
+  template <class S, bool Sums, Emit E>
+  auto op(S scale = S(0)) const {
+    using Math = typename shared_math<Derived>::type;
+    if constexpr (std::is_same<Math, Derived>::value) {
+      return TermOp<OfError<Math>, S, Sums, E>{OfError<Math>{self()}, scale};
+    } else {
+      return TermOp<OfError<Math>, S, Sums, E>{OfError<Math>{Math{}}, scale};
+    }
+  }
+  template <class S>
+  accumulator_t<S> total(const Inputs<S, 2>& in) const {
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::nothing>(), in.x, std::array<mut_view_t<S>, 0>{});
+  }
+  template <class S>
+  accumulator_t<S> total_and_gradient(const Inputs<S, 2>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope>(static_cast<S>(scale)), in.x, out.grad);
+  }
+  template <class S>
+  void gradient(const Inputs<S, 2>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_slope>(static_cast<S>(scale)), in.x, out.grad);
+  }
+  template <class S>
+  void terms(const Inputs<S, 2>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::value>(), in.x, out.grad);
+  }
+  template <class S>
+  void vjp(const Inputs<S, 3>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope>(), in.x, out.grad);
+  }
+  template <class Acc>
+  static Acc finish(Acc total, Acc scale) {
+    return total * scale;
   }
 
  private:

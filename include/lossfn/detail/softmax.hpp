@@ -24,6 +24,7 @@
 #include "checks.hpp"
 #include "elementwise.hpp"
 #include "operand.hpp"
+#include "view.hpp"
 
 namespace lossfn {
 namespace detail {
@@ -594,7 +595,7 @@ void check_classes(const char* loss, const char* function, const Eigen::EigenBas
 /// operator()) over its three private pieces: `check_call` (compile-time and
 /// shape checks), `count` (the O(m) checks that read the target; returns the
 /// number Mean divides by) and `run` (the kernel). Every check runs before any
-/// output is written. `count` and `run` see canonical views (detail::view) of pred,
+/// output is written. `count` and `run` see ordered views (detail::ordered_view_of) of pred,
 /// the target and the gradient, so the kernel is compiled once per scalar and
 /// storage order whatever Eigen wrappers the caller passes.
 template <class Derived, class Reduction>
@@ -612,8 +613,8 @@ class RowwiseLoss {
     check_terms<Reduction>(Derived::name, "forward", pred.rows());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
-    const auto pv = view(p);
-    const auto tv = view(t);
+    const auto pv = ordered_view_of(p);
+    const auto tv = ordered_view_of(t);
     const double divisor = self().count("forward", pv, tv);
     if constexpr (Reduction::reduces) {
       TotalRows<S> rows{S(0)};
@@ -622,7 +623,7 @@ class RowwiseLoss {
     } else {
       static_cast<void>(divisor);
       column_t<P> losses(pred.rows());
-      auto losses_view = mutable_view(losses);
+      auto losses_view = ordered_mut_view_of(losses);
       ColumnRows<decltype(losses_view)> rows{losses_view};
       self().run(pv, tv, static_cast<NoGrad*>(nullptr), rows);
       return losses;
@@ -654,12 +655,12 @@ class RowwiseLoss {
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
     operand_t<U> u = upstream.derived();
-    const auto pv = view(p);
-    const auto tv = view(t);
-    const auto uv = view(u);
+    const auto pv = ordered_view_of(p);
+    const auto tv = ordered_view_of(t);
+    const auto uv = ordered_view_of(u);
     self().count("backward", pv, tv);
     typename P::PlainObject grad(pred.rows(), pred.cols());
-    auto grad_view = mutable_view(grad);
+    auto grad_view = ordered_mut_view_of(grad);
     UpstreamRows<std::decay_t<decltype(uv)>> rows{uv};
     self().run(pv, tv, &grad_view, rows);
     return grad;
@@ -708,10 +709,10 @@ class RowwiseLoss {
     check_output(Derived::name, function, "grad_out", grad_out, "pred", pred.rows(), pred.cols());
     operand_t<P> p = pred.derived();
     operand_t<T> t = target.derived();
-    const auto pv = view(p);
-    const auto tv = view(t);
+    const auto pv = ordered_view_of(p);
+    const auto tv = ordered_view_of(t);
     const Acc scale = scale_for<Acc>(self().count(function, pv, tv));
-    auto grad = mutable_view(prepare_output(grad_out, pred.rows(), pred.cols()));
+    auto grad = ordered_mut_view_of(prepare_output(grad_out, pred.rows(), pred.cols()));
     TotalRows<S> rows{static_cast<S>(scale)};
     self().run(pv, tv, &grad, rows);
     return static_cast<S>(rows.total * scale);

@@ -1,0 +1,143 @@
+#include <lossfn/huber.hpp>
+#include <lossfn/mae.hpp>
+#include <lossfn/smooth_l1.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "catch.hpp"
+#include "elementwise_battery.hpp"
+
+using lossfn_test::ArrayCM;
+
+namespace {
+constexpr double kBeta = 0.7;
+const auto make_smooth_l1 = [](auto reduction) { return lossfn::SmoothL1<decltype(reduction)>{kBeta}; };
+// the second derivative jumps at |e| = beta: keep finite differences away from it
+const auto near_beta = [](double e) { return std::abs(std::abs(e) - kBeta) < 0.05; };
+}  // namespace
+
+TEST_CASE("SmoothL1: hand-computed values and gradients") {
+  // beta = 1, errors e = {0.5, -2, 1, -3, 0}
+  Eigen::ArrayXd pred(5), target = Eigen::ArrayXd::Zero(5);
+  pred << 0.5, -2.0, 1.0, -3.0, 0.0;
+  // 1/2 0.25 / 1 = 0.125; 2 - 0.5 = 1.5; at |e| = beta both pieces give 0.5; 3 - 0.5 = 2.5; 0
+  const Eigen::ArrayXd terms = lossfn::SmoothL1<lossfn::None>{}.forward(pred, target);
+  CHECK(terms(0) == Approx(0.125));
+  CHECK(terms(1) == Approx(1.5));
+  CHECK(terms(2) == Approx(0.5));
+  CHECK(terms(3) == Approx(2.5));
+  CHECK(terms(4) == 0.0);
+  CHECK(lossfn::SmoothL1<>{}(pred, target) == Approx((0.125 + 1.5 + 0.5 + 2.5) / 5));
+  // gradient e / beta inside, sign(e) outside (PyTorch's |e| < beta test: +-1 at |e| = beta)
+  const Eigen::ArrayXd grad = lossfn::SmoothL1<lossfn::Sum>{}.backward(pred, target);
+  CHECK(grad(0) == 0.5);
+  CHECK(grad(1) == -1.0);
+  CHECK(grad(2) == 1.0);
+  CHECK(grad(3) == -1.0);
+  CHECK(grad(4) == 0.0);
+  // beta = 2: 1/2 0.25 / 2, 1/2 4 / 2 at the edge, 3 - 1
+  const lossfn::SmoothL1<lossfn::None> two(2.0);
+  const Eigen::ArrayXd terms2 = two.forward(pred, target);
+  CHECK(terms2(0) == Approx(0.0625));
+  CHECK(terms2(1) == Approx(1.0));
+  CHECK(terms2(3) == Approx(2.0));
+  const Eigen::ArrayXd grad2 = two.backward(pred, target, Eigen::ArrayXd::Ones(5));
+  CHECK(grad2(0) == 0.25);
+  CHECK(grad2(1) == -1.0);
+  CHECK(grad2(2) == 0.5);
+}
+
+TEST_CASE("SmoothL1: conformance battery") {
+  lossfn_test::run_elementwise_battery<lossfn_test::Terms::Additive>("SmoothL1", make_smooth_l1, near_beta);
+}
+
+TEST_CASE("SmoothL1: finite differences for several betas, away from the kinks") {
+  for (const double beta : {0.05, 0.5, 3.0}) {
+    CAPTURE(beta);
+    const auto near = [beta](double e) { return std::abs(std::abs(e) - beta) < 0.02 || std::abs(e) < 0.02; };
+    const auto make = [beta](auto reduction) { return lossfn::SmoothL1<decltype(reduction)>{beta}; };
+    lossfn_test::check_gradients<lossfn_test::Terms::Additive, lossfn_test::ArrayCM>("SmoothL1", make, near, 6, 5, 21);
+    lossfn_test::check_gradients<lossfn_test::Terms::Additive, lossfn_test::ArrayRM>("SmoothL1", make, near, 4, 9, 22);
+  }
+}
+
+TEST_CASE("SmoothL1: Huber(delta) = delta x SmoothL1(beta = delta), in value and gradient") {
+  const auto pred = lossfn_test::random_array<ArrayCM>(9, 4, 31, -3, 3);
+  const auto target = lossfn_test::random_array<ArrayCM>(9, 4, 32, -3, 3);
+  for (const double delta : {0.1, 0.7, 1.0, 2.5, 100.0}) {
+    CAPTURE(delta);
+    const lossfn::Huber<> huber(delta);
+    const lossfn::SmoothL1<> smooth(delta);
+    CHECK(huber.forward(pred, target) == Approx(delta * smooth.forward(pred, target)).epsilon(1e-14));
+    CHECK(lossfn_test::max_error(huber.backward(pred, target), delta * smooth.backward(pred, target)) < 1e-15);
+    const lossfn::Huber<lossfn::None> huber_none(delta);
+    const lossfn::SmoothL1<lossfn::None> smooth_none(delta);
+    CHECK(lossfn_test::max_error(huber_none.forward(pred, target), delta * smooth_none.forward(pred, target)) < 1e-13);
+  }
+}
+
+TEST_CASE("SmoothL1: beta = 0 is the L1 loss, MAE") {
+  const auto pred = lossfn_test::random_array<ArrayCM>(7, 6, 41, -3, 3);
+  ArrayCM target = lossfn_test::random_array<ArrayCM>(7, 6, 42, -3, 3);
+  target(2, 3) = pred(2, 3);  // an exact prediction: gradient 0, as MAE
+  const lossfn::SmoothL1<> l1(0.0);
+  CHECK(l1.forward(pred, target) == lossfn::MAE<>{}.forward(pred, target));
+  CHECK(lossfn_test::max_error(l1.backward(pred, target), lossfn::MAE<>{}.backward(pred, target)) == 0.0);
+  CHECK(l1.backward(pred, target)(2, 3) == 0.0);
+  const ArrayCM terms = lossfn::SmoothL1<lossfn::None>(0.0).forward(pred, target);
+  CHECK(lossfn_test::max_error(terms, lossfn::MAE<lossfn::None>{}.forward(pred, target)) == 0.0);
+  // tiny errors, down to the smallest denormal, still get sign(e)
+  Eigen::ArrayXd tiny(3), zero = Eigen::ArrayXd::Zero(3);
+  tiny << std::numeric_limits<double>::denorm_min(), -1e-300, 0.0;
+  const Eigen::ArrayXd g = lossfn::SmoothL1<lossfn::Sum>(0.0).backward(tiny, zero);
+  CHECK(g(0) == 1.0);
+  CHECK(g(1) == -1.0);
+  CHECK(g(2) == 0.0);
+  // and an infinite error has an infinite loss, not NaN
+  Eigen::ArrayXd inf(1);
+  inf << std::numeric_limits<double>::infinity();
+  CHECK(std::isinf(lossfn::SmoothL1<lossfn::Sum>(0.0).forward(inf, Eigen::ArrayXd::Zero(1))));
+  CHECK(std::isinf(lossfn::SmoothL1<lossfn::Sum>(1.0).forward(inf, Eigen::ArrayXd::Zero(1))));
+}
+
+TEST_CASE("SmoothL1: beta must be finite and >= 0") {
+  for (const double bad : {-1.0, -1e-300, std::nan(""), std::numeric_limits<double>::infinity(),
+                           -std::numeric_limits<double>::infinity()}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(lossfn::SmoothL1<>(bad), std::invalid_argument);
+    CHECK_THROWS_WITH(lossfn::SmoothL1<>(bad), lossfn_test::ContainsSubstring("lossfn::SmoothL1::constructor: beta"));
+    CHECK_THROWS_WITH(lossfn::SmoothL1<>(bad), lossfn_test::ContainsSubstring(lossfn::detail::number_string(bad)));
+    CHECK_THROWS_AS(lossfn::SmoothL1<>(lossfn::SmoothL1Options{bad}), std::invalid_argument);
+  }
+  CHECK(lossfn::SmoothL1<>{}.beta() == 1.0);
+  CHECK(lossfn::SmoothL1<>(0.0).beta() == 0.0);
+  CHECK(lossfn::SmoothL1<lossfn::Sum>{lossfn::SmoothL1Options{2.5}}.options().beta == 2.5);
+}
+
+TEST_CASE("SmoothL1: float agrees with double, also at beta = 0 and for a beta that underflows in float") {
+  const auto pred = lossfn_test::random_array<ArrayCM>(50, 3, 51, -3, 3);
+  const auto target = lossfn_test::random_array<ArrayCM>(50, 3, 52, -3, 3);
+  const Eigen::ArrayXXf pred_f = pred.cast<float>(), target_f = target.cast<float>();
+  const ArrayCM pred_d = pred_f.cast<double>(), target_d = target_f.cast<double>();
+  for (const double beta : {0.0, 1e-60, 0.3, 1.0}) {
+    CAPTURE(beta);
+    const lossfn::SmoothL1<> loss(beta);
+    Eigen::ArrayXXf grad_f(50, 3);
+    const float value_f = loss.forward_backward(pred_f, target_f, grad_f);
+    CHECK(static_cast<double>(value_f) ==
+          Approx(loss.forward(pred_d, target_d)).epsilon(lossfn_test::Tolerance<float>::rel));
+    CHECK(lossfn_test::max_error(grad_f, loss.backward(pred_d, target_d)) < lossfn_test::Tolerance<float>::rel);
+  }
+}
+
+TEST_CASE("SmoothL1: NaN propagates") {
+  Eigen::ArrayXd pred(2), target = Eigen::ArrayXd::Zero(2);
+  pred << std::nan(""), 5.0;
+  for (const double beta : {0.0, 1.0}) {
+    const Eigen::ArrayXd grad = lossfn::SmoothL1<lossfn::Sum>(beta).backward(pred, target);
+    CHECK(std::isnan(grad(0)));
+    CHECK(grad(1) == 1.0);
+    CHECK(std::isnan(lossfn::SmoothL1<>(beta).forward(pred, target)));
+  }
+}
