@@ -28,6 +28,8 @@ struct ContrastiveOptions {
 
 /// What Contrastive::backward returns: dL/dx1 and dL/dx2 (structured bindings work:
 /// `auto [dx1, dx2] = loss.backward(x1, x2, y);`).
+///
+/// @tparam Plain the plain Eigen type of x1 (its PlainObject: Array or Matrix, storage order kept)
 template <class Plain>
 struct ContrastiveGradients {
   Plain dx1;  ///< dL/dx1, m x d
@@ -274,6 +276,8 @@ accumulator_t<scalar_t<A>> sweep(double margin, const A& x1, const B& x2, const 
 /// Labels: an m x 1 column of any arithmetic type, each exactly 0 or 1, else
 /// std::out_of_range naming the row and the value. x1 and x2 share one floating-point
 /// scalar type; either storage order; gradient outputs must not alias the inputs.
+///
+/// @tparam Reduction Sum, Mean (default; per pair) or None
 template <class Reduction = Mean>
 class Contrastive {
   template <class X>

@@ -187,6 +187,8 @@ class SoftDense {
 /// index target outside [0, K) that is not ignore_index, naming the row and the
 /// value; std::invalid_argument for bad options (at construction), for
 /// ignore_index with soft targets (as PyTorch), and for Mean over m = 0 samples.
+///
+/// @tparam Reduction Sum, Mean (default; divides by the counted samples, or their summed class weights) or None
 template <class Reduction = Mean>
 class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reduction> {
  public:

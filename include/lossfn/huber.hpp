@@ -27,6 +27,8 @@ struct HuberOptions {
 /// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
 /// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
 /// std::invalid_argument for Mean over an empty input.
+///
+/// @tparam Reduction Sum, Mean (default) or None
 template <class Reduction = Mean>
 class Huber : public detail::ElementwiseLoss<Huber<Reduction>, Reduction> {
  public:

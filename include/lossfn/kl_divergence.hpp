@@ -94,6 +94,8 @@ class KLDense {
 /// Errors: lossfn::shape_error when P is not of Q's shape or Q has no column;
 /// std::invalid_argument for Mean over m = 0 samples and for an input that is
 /// not an Input value (at construction).
+///
+/// @tparam Reduction Sum, Mean (default; per sample, PyTorch's batchmean) or None
 template <class Reduction = Mean>
 class KLDivergence : public detail::RowwiseLoss<KLDivergence<Reduction>, Reduction> {
  public:

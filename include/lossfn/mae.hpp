@@ -20,6 +20,8 @@ namespace lossfn {
 /// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
 /// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
 /// std::invalid_argument for Mean over an empty input.
+///
+/// @tparam Reduction Sum, Mean (default) or None
 template <class Reduction = Mean>
 class MAE : public detail::ElementwiseLoss<MAE<Reduction>, Reduction> {
  public:
