@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "conformance.hpp"
+#include "edge_values.hpp"
 #include "gradient_check.hpp"
 
 namespace {
@@ -46,6 +48,28 @@ const char* distance_name(Distance d) {
   }
   return "?";
 }
+
+/// Contrastive in the conformance registry (support/conformance.hpp).
+struct ContrastiveEntry {
+  static constexpr const char* name = "Contrastive";
+  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Pair;
+  using Options = lossfn::ContrastiveOptions;
+  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) {
+    return {{"Euclidean", {1.0, Distance::Euclidean}},
+            {"SquaredEuclidean", {1.0, Distance::SquaredEuclidean}},
+            {"Cosine", {1.0, Distance::Cosine}},
+            {"Cosine, margin 0.8", {0.8, Distance::Cosine}}};
+  }
+  template <class R>
+  static lossfn::Contrastive<R> make(R, const Options& options) {
+    return lossfn::Contrastive<R>(options);
+  }
+  template <class Plain>
+  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
+                                               lossfn_test::TargetForm) {
+    return lossfn_test::pair_operands<Plain>(rows, cols, seed);
+  }
+};
 
 // ---- an independent reference, written from the formulas ----------------
 
@@ -183,6 +207,8 @@ void check_all_gradients(Distance distance, double margin, const P1& x1, const P
 }
 
 }  // namespace
+
+LOSSFN_CONFORMANCE_TEST_CASES(ContrastiveEntry)
 
 TEST_CASE("Contrastive: hand-computed values and gradients, every distance") {
   // Two pairs in 2-D: pair 0 is a = (1, 0), b = (0, 1), similar; pair 1 is
@@ -731,5 +757,60 @@ TEST_CASE("Contrastive: bad input is an error, and nothing is written") {
     CHECK_THROWS_AS(lossfn::Contrastive<>(lossfn::ContrastiveOptions{1.0, static_cast<Distance>(7)}),
                     std::invalid_argument);
     CHECK_NOTHROW(lossfn::Contrastive<>(0.0));
+  }
+}
+
+// ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
+
+TEST_CASE("edge: contrastive pairs at distance exactly 0 and exactly M") {
+  using namespace lossfn_test::edge;
+  using lossfn::Distance;
+  // x1 row 0 = x2 row 0 (D = 0); x1 row 1 = (0, 0), x2 row 1 = (3, 4): Euclidean D = 5 exactly
+  const Rows<double> x1 = rows2<double>({1.0, 2.0}, {0.0, 0.0}), x2 = rows2<double>({1.0, 2.0}, {3.0, 4.0});
+  Eigen::ArrayXd dissimilar(2), similar(2);
+  dissimilar << 1, 1;
+  similar << 0, 0;
+  SECTION("Euclidean, M = 5") {
+    const lossfn::Contrastive<lossfn::None> loss(5.0);
+    // dissimilar: D = 0 gives M^2/2 = 12.5 and the subgradient 0; D = M gives 0 and gradient 0
+    const Col<double> l = loss.forward(x1, x2, dissimilar);
+    CHECK(l(0) == 12.5);
+    CHECK(l(1) == 0.0);
+    const auto g = loss.backward(x1, x2, dissimilar, Col<double>::Ones(2));
+    CHECK((g.dx1.array() == 0.0).all());
+    CHECK((g.dx2.array() == 0.0).all());
+    // similar: D = 0 gives 0 and gradient 0; D = 5 gives 12.5 and dl/dx1 = x1 - x2 = (-3, -4)
+    const Col<double> ls = loss.forward(x1, x2, similar);
+    CHECK(ls(0) == 0.0);
+    CHECK(ls(1) == 12.5);
+    const auto gs = loss.backward(x1, x2, similar, Col<double>::Ones(2));
+    CHECK(gs.dx1(1, 0) == -3.0);
+    CHECK(gs.dx1(1, 1) == -4.0);
+    CHECK(gs.dx2(1, 1) == 4.0);
+    CHECK(gs.dx1(0, 0) == 0.0);
+  }
+  SECTION("SquaredEuclidean, M = 25 (D = 25 exactly)") {
+    const lossfn::Contrastive<lossfn::Sum> loss(25.0, Distance::SquaredEuclidean);
+    CHECK(loss.forward(x1, x2, dissimilar) == 25.0 * 25.0 / 2);  // row 0 at D = 0; row 1 at D = M: 0
+    const auto g = loss.backward(x1, x2, dissimilar);
+    CHECK((g.dx1.array() == 0.0).all());  // row 0: a - b = 0; row 1: hinge 0
+  }
+  SECTION("Cosine: identical directions (D = 0) and orthogonal ones (D = 1 = M)") {
+    const Rows<double> a = rows2<double>({1.0, 0.0}, {1.0, 0.0}), b = rows2<double>({2.0, 0.0}, {0.0, 3.0});
+    const lossfn::Contrastive<lossfn::None> loss(1.0, Distance::Cosine);
+    const Col<double> l = loss.forward(a, b, dissimilar);
+    CHECK(l(0) == 0.5);  // D = 0: 1/2 M^2
+    CHECK(l(1) == 0.0);  // D = M
+    const auto g = loss.backward(a, b, dissimilar, Col<double>::Ones(2));
+    // row 0: dD/da = -(b/(|a||b|) - cos a/|a|^2) = -((1, 0) - (1, 0)) = 0; row 1: hinge 0
+    CHECK((g.dx1.array() == 0.0).all());
+    CHECK((g.dx2.array() == 0.0).all());
+  }
+  SECTION("float: the same distances") {
+    const Rows<float> f1 = x1.cast<float>(), f2 = x2.cast<float>();
+    const lossfn::Contrastive<lossfn::None> loss(5.0);
+    const Col<float> l = loss.forward(f1, f2, dissimilar.cast<float>());
+    CHECK(l(0) == 12.5f);
+    CHECK(l(1) == 0.0f);
   }
 }

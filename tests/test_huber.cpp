@@ -6,16 +6,36 @@
 #include <limits>
 
 #include "catch.hpp"
-#include "elementwise_battery.hpp"
+#include "conformance.hpp"
+#include "edge_values.hpp"
 
 using lossfn_test::ArrayCM;
 
 namespace {
-constexpr double kDelta = 0.7;
-const auto make_huber = [](auto reduction) { return lossfn::Huber<decltype(reduction)>{kDelta}; };
-// the second derivative jumps at |e| = delta: keep finite differences away from it
-const auto near_delta = [](double e) { return std::abs(std::abs(e) - kDelta) < 0.05; };
+/// Huber in the conformance registry (support/conformance.hpp).
+struct HuberEntry {
+  static constexpr const char* name = "Huber";
+  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
+  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
+  using Options = lossfn::HuberOptions;
+  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) {
+    return {{"delta 0.7", Options{0.7}}, {"delta 0.5", Options{0.5}}, {"delta 2", Options{2.0}}};
+  }
+  template <class R>
+  static lossfn::Huber<R> make(R, const Options& options) {
+    return lossfn::Huber<R>(options);
+  }
+  // the second derivative jumps at |e| = delta: keep finite differences away from it
+  static bool near_kink(double e, const Options& options) { return std::abs(std::abs(e) - options.delta) < 0.05; }
+  template <class Plain>
+  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
+                                               lossfn_test::TargetForm) {
+    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
+  }
+};
 }  // namespace
+
+LOSSFN_CONFORMANCE_TEST_CASES(HuberEntry)
 
 TEST_CASE("Huber: hand-computed values and gradients") {
   // delta = 1, errors e = {0.5, -2, 1, -3}
@@ -36,9 +56,7 @@ TEST_CASE("Huber: hand-computed values and gradients") {
   CHECK(grad(3) == -1.0);
 }
 
-TEST_CASE("Huber: conformance battery") {
-  lossfn_test::run_elementwise_battery<lossfn_test::Terms::Additive>("Huber", make_huber, near_delta);
-}
+TEST_CASE("Huber: conformance battery") { lossfn_test::check_gradients<HuberEntry>(); }
 
 TEST_CASE("Huber: value and slope are continuous at |e| = delta") {
   const double delta = 0.25;
@@ -87,4 +105,63 @@ TEST_CASE("Huber: NaN propagates through the clamp") {
   CHECK(std::isnan(grad(0)));
   CHECK(grad(1) == 1.0);
   CHECK(std::isnan(lossfn::Huber<>{}.forward(pred, target)));
+}
+
+// ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
+
+TEST_CASE("edge: Huber, denormal errors") {
+  using namespace lossfn_test::edge;
+  const auto pred = col<float>({kDenormF}), target = col<float>({0.0f});
+  // Huber (delta 1): 1/2 e^2 = 5e-81 rounds to 0 in float; slope e
+  CHECK(lossfn::Huber<lossfn::Sum>{}.forward(pred, target) == 0.0f);
+  CHECK(lossfn::Huber<lossfn::Sum>{}.backward(pred, target)(0) == kDenormF);
+}
+
+TEST_CASE("edge: Huber, errors of 1e19 in float") {
+  using namespace lossfn_test::edge;
+  const Col<float> four = Col<float>::Constant(4, 1e19f), four_zero = Col<float>::Zero(4);
+  const double e = static_cast<double>(1e19f);
+  // Huber (delta 1): 1 x (1e19 - 1/2) in double, fits
+  CHECK(static_cast<double>(lossfn::Huber<lossfn::Sum>{}.forward(four, four_zero)) == Approx(4 * e).epsilon(1e-7));
+  CHECK(lossfn::Huber<lossfn::Sum>{}.backward(four, four_zero)(0) == 1.0f);
+}
+
+TEST_CASE("edge: Huber, values of +-1e30, 1e200 and infinity") {
+  using namespace lossfn_test::edge;
+  SECTION("float: an error of 2e30 is finite") {
+    const auto pred = col<float>({1e30f}), target = col<float>({-1e30f});
+    const double e = 2.0 * static_cast<double>(1e30f);
+    CHECK(static_cast<double>(lossfn::Huber<>{}.forward(pred, target)) == Approx(e - 0.5).epsilon(1e-7));
+  }
+  SECTION("double: an error of 1e200") {
+    const auto pred = col<double>({1e200}), target = col<double>({0.0});
+    CHECK(lossfn::Huber<>{}.forward(pred, target) == Approx(1e200));  // 1 x (1e200 - 1/2)
+  }
+  SECTION("infinite errors") {
+    const auto pred = col<double>({kInf}), target = col<double>({0.0});
+    CHECK(lossfn::Huber<>{}.forward(pred, target) == kInf);     // delta (inf - delta/2)
+    CHECK(lossfn::Huber<>{}.backward(pred, target)(0) == 1.0);  // clamp(inf, -1, 1)
+  }
+}
+
+TEST_CASE("edge: Huber exactly at +-delta") {
+  using namespace lossfn_test::edge;
+  // e = +-delta: 1/2 delta^2 and delta (delta - delta/2) agree, the slope is +-delta
+  for (const double delta : {0.5, 1.0, 3.0}) {
+    CAPTURE(delta);
+    const auto pred = col<double>({delta, -delta, 0.0}), target = col<double>({0.0, 0.0, 0.0});
+    const lossfn::Huber<lossfn::None> none(delta);
+    const Col<double> terms = none.forward(pred, target);
+    CHECK(terms(0) == 0.5 * delta * delta);
+    CHECK(terms(1) == 0.5 * delta * delta);
+    CHECK(terms(2) == 0.0);
+    const Col<double> grad = none.backward(pred, target, Col<double>::Ones(3));
+    CHECK(grad(0) == delta);
+    CHECK(grad(1) == -delta);
+    CHECK(grad(2) == 0.0);
+  }
+  // the float path: delta 0.25 is exact in float, 1/2 x 0.25^2 = 0.03125
+  const auto pred = col<float>({0.25f, -0.25f}), target = col<float>({0.0f, 0.0f});
+  CHECK(lossfn::Huber<lossfn::Sum>{0.25}.forward(pred, target) == 0.0625f);
+  CHECK(lossfn::Huber<lossfn::Sum>{0.25}.backward(pred, target)(1) == -0.25f);
 }

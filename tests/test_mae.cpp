@@ -4,15 +4,34 @@
 #include <limits>
 
 #include "catch.hpp"
-#include "elementwise_battery.hpp"
+#include "conformance.hpp"
+#include "edge_values.hpp"
 
 using lossfn_test::ArrayCM;
 
 namespace {
-const auto make_mae = [](auto reduction) { return lossfn::MAE<decltype(reduction)>{}; };
-// |e| has its kink at e = 0: keep finite differences away from it
-const auto near_zero = [](double e) { return std::abs(e) < 0.05; };
+/// MAE in the conformance registry (support/conformance.hpp).
+struct MaeEntry {
+  static constexpr const char* name = "MAE";
+  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
+  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
+  using Options = lossfn_test::NoOptions;
+  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
+  template <class R>
+  static lossfn::MAE<R> make(R, const Options&) {
+    return {};
+  }
+  // |e| has its kink at e = 0: keep finite differences away from it
+  static bool near_kink(double e, const Options&) { return std::abs(e) < 0.05; }
+  template <class Plain>
+  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
+                                               lossfn_test::TargetForm) {
+    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
+  }
+};
 }  // namespace
+
+LOSSFN_CONFORMANCE_TEST_CASES(MaeEntry)
 
 TEST_CASE("MAE: hand-computed values and gradients") {
   // errors e = pred - target = {1, -2, 0.5, 3}
@@ -26,9 +45,7 @@ TEST_CASE("MAE: hand-computed values and gradients") {
   CHECK(lossfn_test::max_error(lossfn::MAE<>{}.backward(pred, target), expected) < 1e-15);
 }
 
-TEST_CASE("MAE: conformance battery") {
-  lossfn_test::run_elementwise_battery<lossfn_test::Terms::Additive>("MAE", make_mae, near_zero);
-}
+TEST_CASE("MAE: conformance battery") { lossfn_test::check_gradients<MaeEntry>(); }
 
 TEST_CASE("MAE: the subgradient at e = 0 is 0, NaN stays NaN, infinity keeps its sign") {
   Eigen::ArrayXd pred(4), target(4);
@@ -44,4 +61,34 @@ TEST_CASE("MAE: the subgradient at e = 0 is 0, NaN stays NaN, infinity keeps its
   Eigen::ArrayXf g(10000);
   CHECK(std::isnan(lossfn::MAE<>{}.forward_backward(big, Eigen::ArrayXf::Zero(10000), g)));
   CHECK(g.isNaN().all());
+}
+
+// ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
+
+TEST_CASE("edge: MAE, denormal errors") {
+  using namespace lossfn_test::edge;
+  const auto pred = col<float>({kDenormF}), target = col<float>({0.0f});
+  // MAE: |e| and sign(e) are exact
+  CHECK(lossfn::MAE<lossfn::Sum>{}.forward(pred, target) == kDenormF);
+  CHECK(lossfn::MAE<lossfn::Sum>{}.backward(pred, target)(0) == 1.0f);
+}
+
+TEST_CASE("edge: MAE, values of +-1e30 and infinity") {
+  using namespace lossfn_test::edge;
+  SECTION("float: an error of 2e30 (whose square would overflow) is finite") {
+    const auto pred = col<float>({1e30f}), target = col<float>({-1e30f});
+    const double e = 2.0 * static_cast<double>(1e30f);
+    CHECK(static_cast<double>(lossfn::MAE<>{}.forward(pred, target)) == Approx(e).epsilon(1e-7));
+  }
+  SECTION("infinite errors") {
+    const auto pred = col<double>({kInf}), target = col<double>({0.0});
+    CHECK(lossfn::MAE<>{}.forward(pred, target) == kInf);
+    CHECK(lossfn::MAE<>{}.backward(pred, target)(0) == 1.0);
+  }
+}
+
+TEST_CASE("edge: MAE, exact predictions") {
+  using namespace lossfn_test::edge;
+  const auto pred = col<double>({1.5, -2.0}), target = col<double>({1.5, -2.0});
+  CHECK(lossfn::MAE<>{}.backward(pred, target)(0) == 0.0);  // subgradient 0 at e = 0
 }

@@ -4,14 +4,33 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "elementwise_battery.hpp"
+#include "conformance.hpp"
+#include "edge_values.hpp"
 
 using lossfn_test::ArrayCM;
 
 namespace {
-const auto make_mse = [](auto reduction) { return lossfn::MSE<decltype(reduction)>{}; };
-const auto smooth_everywhere = [](double) { return false; };
+/// MSE in the conformance registry (support/conformance.hpp).
+struct MseEntry {
+  static constexpr const char* name = "MSE";
+  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
+  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
+  using Options = lossfn_test::NoOptions;
+  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
+  template <class R>
+  static lossfn::MSE<R> make(R, const Options&) {
+    return {};
+  }
+  static bool near_kink(double, const Options&) { return false; }  // smooth everywhere
+  template <class Plain>
+  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
+                                               lossfn_test::TargetForm) {
+    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
+  }
+};
 }  // namespace
+
+LOSSFN_CONFORMANCE_TEST_CASES(MseEntry)
 
 TEST_CASE("MSE: hand-computed values and gradients") {
   // errors e = pred - target = {1, -2, 0.5, 3}
@@ -30,9 +49,7 @@ TEST_CASE("MSE: hand-computed values and gradients") {
   CHECK((terms == squares).all());
 }
 
-TEST_CASE("MSE: conformance battery") {
-  lossfn_test::run_elementwise_battery<lossfn_test::Terms::Additive>("MSE", make_mse, smooth_everywhere);
-}
+TEST_CASE("MSE: conformance battery") { lossfn_test::check_gradients<MseEntry>(); }
 
 TEST_CASE("MSE: NaN and infinity propagate") {
   ArrayCM pred(1, 3), target = ArrayCM::Zero(1, 3);
@@ -71,4 +88,65 @@ TEST_CASE("MSE: None results of column vectors copy out cleanly") {
   const auto [values, slopes] = curve(lossfn::MSE<lossfn::None>{}, {1.0, -2.0, 3.0});
   CHECK(values == std::vector<double>{1.0, 4.0, 9.0});
   CHECK(slopes == std::vector<double>{2.0, -4.0, 6.0});
+}
+
+// ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
+
+TEST_CASE("edge: MSE, denormal errors") {
+  using namespace lossfn_test::edge;
+  SECTION("double: MSE's square underflows to 0, its gradient 2e is exact") {
+    const auto pred = col<double>({kDenormD, -kDenormD}), target = col<double>({0.0, 0.0});
+    // (2^-1074)^2 = 2^-2148 rounds to 0; 2 x 2^-1074 = 2^-1073 is a denormal, exact
+    CHECK(lossfn::MSE<lossfn::Sum>{}.forward(pred, target) == 0.0);
+    Col<double> grad(2);
+    lossfn::MSE<lossfn::Sum>{}.forward_backward(pred, target, grad);
+    CHECK(grad(0) == 2 * kDenormD);
+    CHECK(grad(1) == -2 * kDenormD);
+  }
+  SECTION("float: squares are summed in double, then rounded to float") {
+    const auto pred = col<float>({kDenormF}), target = col<float>({0.0f});
+    // 1e-40^2 = 1e-80 in double rounds to 0 in float; the gradient 2e-40 is a float denormal
+    CHECK(lossfn::MSE<lossfn::Sum>{}.forward(pred, target) == 0.0f);
+    CHECK(lossfn::MSE<lossfn::Sum>{}.backward(pred, target)(0) == 2 * kDenormF);
+  }
+}
+
+TEST_CASE("edge: MSE, errors of 1e19 squared in float") {
+  using namespace lossfn_test::edge;
+  // (float)1e19 squared is ~1e38 < FLT_MAX ~ 3.4e38; four of them sum to 4e38 > FLT_MAX
+  const auto one = col<float>({1e19f}), one_zero = col<float>({0.0f});
+  const Col<float> four = Col<float>::Constant(4, 1e19f), four_zero = Col<float>::Zero(4);
+  const double e = static_cast<double>(1e19f);
+  CHECK(static_cast<double>(lossfn::MSE<lossfn::Sum>{}.forward(one, one_zero)) == Approx(e * e).epsilon(1e-7));
+  CHECK(static_cast<double>(lossfn::MSE<>{}.forward(four, four_zero)) == Approx(e * e).epsilon(1e-7));
+  // documented: the true Sum 4e38 overflows float, the returned value is +inf
+  CHECK(lossfn::MSE<lossfn::Sum>{}.forward(four, four_zero) == kInfF);
+  // the gradient 2e = 2e19 fits
+  CHECK(static_cast<double>(lossfn::MSE<lossfn::Sum>{}.backward(four, four_zero)(0)) == Approx(2 * e).epsilon(1e-7));
+}
+
+TEST_CASE("edge: MSE, values of +-1e30, 1e200 and infinity") {
+  using namespace lossfn_test::edge;
+  SECTION("float: an error of 2e30 squares to 4e60; MSE returns +inf") {
+    const auto pred = col<float>({1e30f}), target = col<float>({-1e30f});
+    const double e = 2.0 * static_cast<double>(1e30f);
+    CHECK(lossfn::MSE<>{}.forward(pred, target) == kInfF);  // documented: the true 4e60 does not fit
+    CHECK(static_cast<double>(lossfn::MSE<>{}.backward(pred, target)(0)) == Approx(2 * e).epsilon(1e-7));
+  }
+  SECTION("double: an error of 1e200 squares past DBL_MAX") {
+    const auto pred = col<double>({1e200}), target = col<double>({0.0});
+    CHECK(lossfn::MSE<>{}.forward(pred, target) == kInf);  // documented: +inf
+    CHECK(lossfn::MSE<>{}.backward(pred, target)(0) == 2e200);
+  }
+  SECTION("infinite errors") {
+    const auto pred = col<double>({kInf}), target = col<double>({0.0});
+    CHECK(lossfn::MSE<>{}.forward(pred, target) == kInf);
+    CHECK(lossfn::MSE<>{}.backward(pred, target)(0) == kInf);
+  }
+}
+
+TEST_CASE("edge: MSE, exact predictions") {
+  using namespace lossfn_test::edge;
+  const auto pred = col<double>({1.5, -2.0}), target = col<double>({1.5, -2.0});
+  CHECK(lossfn::MSE<>{}.backward(pred, target)(0) == 0.0);
 }

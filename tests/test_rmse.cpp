@@ -4,14 +4,34 @@
 #include <cmath>
 
 #include "catch.hpp"
-#include "elementwise_battery.hpp"
+#include "conformance.hpp"
+#include "edge_values.hpp"
 
 using lossfn_test::ArrayCM;
 
 namespace {
-const auto make_rmse = [](auto reduction) { return lossfn::RMSE<decltype(reduction)>{}; };
-const auto smooth_everywhere = [](double) { return false; };
+/// RMSE in the conformance registry (support/conformance.hpp).
+struct RmseEntry {
+  static constexpr const char* name = "RMSE";
+  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
+  // no None: its root is taken after the reduction (a compile-time error, tested in compile_fail)
+  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::RootOfSum;
+  using Options = lossfn_test::NoOptions;
+  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
+  template <class R>
+  static lossfn::RMSE<R> make(R, const Options&) {
+    return {};
+  }
+  static bool near_kink(double, const Options&) { return false; }  // smooth away from L = 0
+  template <class Plain>
+  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
+                                               lossfn_test::TargetForm) {
+    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
+  }
+};
 }  // namespace
+
+LOSSFN_CONFORMANCE_TEST_CASES(RmseEntry)
 
 TEST_CASE("RMSE: hand-computed values and gradients") {
   // errors e = {3, -4}: Sum of squares 25, Mean 12.5
@@ -29,10 +49,7 @@ TEST_CASE("RMSE: hand-computed values and gradients") {
   CHECK(grad_sum(1) == Approx(-4.0 / 5.0));
 }
 
-TEST_CASE("RMSE: conformance battery") {
-  // no None: its root is taken after the reduction (a compile-time error, tested in compile_fail)
-  lossfn_test::run_elementwise_battery<lossfn_test::Terms::RootOfSum>("RMSE", make_rmse, smooth_everywhere);
-}
+TEST_CASE("RMSE: conformance battery") { lossfn_test::check_gradients<RmseEntry>(); }
 
 TEST_CASE("RMSE: RMSE^2 = MSE for both reductions") {
   const auto pred = lossfn_test::random_array<ArrayCM>(7, 3, 1), target = lossfn_test::random_array<ArrayCM>(7, 3, 2);
@@ -60,4 +77,73 @@ TEST_CASE("RMSE: NaN in the input gives a NaN loss and NaN gradient") {
   pred << 1.0, std::nan(""), 2.0;
   CHECK(std::isnan(lossfn::RMSE<>{}.forward(pred, target)));
   CHECK(lossfn::RMSE<>{}.backward(pred, target).isNaN().all());
+}
+
+// ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
+
+TEST_CASE("edge: RMSE, denormal errors") {
+  using namespace lossfn_test::edge;
+  SECTION("float RMSE: L = |e| and dL/de = 1 for a single denormal error (regression: was +inf)") {
+    // sum of squares in double: (double)e^2 exact (24-bit mantissa squared fits 53 bits),
+    // so L = sqrt(e^2) = |e| exactly, and e / L = 1. scale / L = 1e40 does not fit a float:
+    // before the fix the float factor was +inf and the gradient +inf.
+    const auto pred = col<float>({kDenormF}), target = col<float>({0.0f});
+    const lossfn::RMSE<> rmse;
+    CHECK(rmse.forward(pred, target) == kDenormF);
+    CHECK(rmse.backward(pred, target)(0) == 1.0f);
+    Col<float> grad(1);
+    CHECK(rmse.forward_backward(pred, target, grad) == kDenormF);
+    CHECK(grad(0) == 1.0f);
+    // two errors -e and e: L = e, gradients -1/2 and 1/2 (Mean: scale 1/2, e_i / L = -+1)
+    const auto pred2 = col<float>({-kDenormF, kDenormF}), target2 = col<float>({0.0f, 0.0f});
+    const Col<float> grad2 = rmse.backward(pred2, target2);
+    CHECK(grad2(0) == Approx(-0.5).epsilon(1e-6));
+    CHECK(grad2(1) == Approx(0.5).epsilon(1e-6));
+  }
+  SECTION("double RMSE: squares below the denormal range give L = 0 and the zero subgradient") {
+    // documented limit: (4.9e-324)^2 = 0 in double, so L = 0 and the gradient is the
+    // subgradient 0 of an exact prediction (the true dL/de is 1).
+    const auto pred = col<double>({kDenormD}), target = col<double>({0.0});
+    CHECK(lossfn::RMSE<>{}.forward(pred, target) == 0.0);
+    CHECK(lossfn::RMSE<>{}.backward(pred, target)(0) == 0.0);
+  }
+}
+
+TEST_CASE("edge: RMSE, errors of 1e19 squared in float") {
+  using namespace lossfn_test::edge;
+  const Col<float> four = Col<float>::Constant(4, 1e19f), four_zero = Col<float>::Zero(4);
+  const double e = static_cast<double>(1e19f);
+  // RMSE's root is taken in double: sqrt(4e38 / 4) = 1e19 fits, gradient e / (n L) = 1/4
+  CHECK(static_cast<double>(lossfn::RMSE<>{}.forward(four, four_zero)) == Approx(e).epsilon(1e-7));
+  CHECK(lossfn::RMSE<lossfn::Sum>{}.forward(four, four_zero) == Approx(2e19f).epsilon(1e-6));  // sqrt(4 e^2)
+  CHECK(lossfn::RMSE<>{}.backward(four, four_zero)(0) == Approx(0.25f).epsilon(1e-6));
+}
+
+TEST_CASE("edge: RMSE, values of +-1e30, 1e200 and infinity") {
+  using namespace lossfn_test::edge;
+  SECTION("float: an error of 2e30 squares to 4e60 in double; the root fits") {
+    const auto pred = col<float>({1e30f}), target = col<float>({-1e30f});
+    const double e = 2.0 * static_cast<double>(1e30f);
+    CHECK(static_cast<double>(lossfn::RMSE<>{}.forward(pred, target)) == Approx(e).epsilon(1e-7));
+    CHECK(lossfn::RMSE<>{}.backward(pred, target)(0) == Approx(1.0f).epsilon(1e-6));
+  }
+  SECTION("double: an error of 1e200 squares past DBL_MAX") {
+    const auto pred = col<double>({1e200}), target = col<double>({0.0});
+    // documented limit: RMSE squares in double too, so L = +inf and the factor
+    // scale / L = 0 gives a zero gradient (true L = 1e200, dL/de = 1).
+    CHECK(lossfn::RMSE<>{}.forward(pred, target) == kInf);
+    CHECK(lossfn::RMSE<>{}.backward(pred, target)(0) == 0.0);
+  }
+  SECTION("infinite errors") {
+    const auto pred = col<double>({kInf}), target = col<double>({0.0});
+    CHECK(lossfn::RMSE<>{}.forward(pred, target) == kInf);
+    CHECK(std::isnan(lossfn::RMSE<>{}.backward(pred, target)(0)));  // inf x (1 / inf) = inf x 0
+  }
+}
+
+TEST_CASE("edge: RMSE, exact predictions") {
+  using namespace lossfn_test::edge;
+  const auto pred = col<double>({1.5, -2.0}), target = col<double>({1.5, -2.0});
+  CHECK(lossfn::RMSE<>{}.forward(pred, target) == 0.0);
+  CHECK(lossfn::RMSE<>{}.backward(pred, target)(1) == 0.0);  // subgradient 0 at L = 0, not NaN
 }
