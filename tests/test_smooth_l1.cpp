@@ -6,16 +6,40 @@
 #include <limits>
 
 #include "catch.hpp"
+#include "conformance.hpp"
+#include "edge_values.hpp"
 #include "elementwise_battery.hpp"
 
 using lossfn_test::ArrayCM;
 
 namespace {
-constexpr double kBeta = 0.7;
-const auto make_smooth_l1 = [](auto reduction) { return lossfn::SmoothL1<decltype(reduction)>{kBeta}; };
-// the second derivative jumps at |e| = beta: keep finite differences away from it
-const auto near_beta = [](double e) { return std::abs(std::abs(e) - kBeta) < 0.05; };
+/// SmoothL1 in the conformance registry (support/conformance.hpp).
+struct SmoothL1Entry {
+  static constexpr const char* name = "SmoothL1";
+  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
+  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
+  using Options = lossfn::SmoothL1Options;
+  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) {
+    return {{"beta 0.7", Options{0.7}}, {"beta 0.3", Options{0.3}}, {"beta 0 (L1)", Options{0.0}}};
+  }
+  template <class R>
+  static lossfn::SmoothL1<R> make(R, const Options& options) {
+    return lossfn::SmoothL1<R>(options);
+  }
+  // the second derivative jumps at |e| = beta, and the slope at e = 0 when beta = 0:
+  // keep finite differences away from both
+  static bool near_kink(double e, const Options& options) {
+    return std::abs(std::abs(e) - options.beta) < 0.05 || std::abs(e) < 0.05;
+  }
+  template <class Plain>
+  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
+                                               lossfn_test::TargetForm) {
+    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
+  }
+};
 }  // namespace
+
+LOSSFN_CONFORMANCE_TEST_CASES(SmoothL1Entry)
 
 TEST_CASE("SmoothL1: hand-computed values and gradients") {
   // beta = 1, errors e = {0.5, -2, 1, -3, 0}
@@ -48,9 +72,7 @@ TEST_CASE("SmoothL1: hand-computed values and gradients") {
   CHECK(grad2(2) == 0.5);
 }
 
-TEST_CASE("SmoothL1: conformance battery") {
-  lossfn_test::run_elementwise_battery<lossfn_test::Terms::Additive>("SmoothL1", make_smooth_l1, near_beta);
-}
+TEST_CASE("SmoothL1: conformance battery") { lossfn_test::check_gradients<SmoothL1Entry>(); }
 
 TEST_CASE("SmoothL1: finite differences for several betas, away from the kinks") {
   for (const double beta : {0.05, 0.5, 3.0}) {
@@ -139,5 +161,46 @@ TEST_CASE("SmoothL1: NaN propagates") {
     CHECK(std::isnan(grad(0)));
     CHECK(grad(1) == 1.0);
     CHECK(std::isnan(lossfn::SmoothL1<>(beta).forward(pred, target)));
+  }
+}
+
+// ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
+
+TEST_CASE("edge: SmoothL1, denormal, huge and infinite errors") {
+  using namespace lossfn_test::edge;
+  SECTION("float: a denormal error is inside beta: 1/2 e^2 / beta rounds to 0, the slope e / beta") {
+    const auto pred = col<float>({kDenormF}), target = col<float>({0.0f});
+    CHECK(lossfn::SmoothL1<lossfn::Sum>{}.forward(pred, target) == 0.0f);
+    CHECK(lossfn::SmoothL1<lossfn::Sum>{}.backward(pred, target)(0) == kDenormF);
+  }
+  SECTION("float: errors of 1e19 are linear: |e| - 1/2, summed in double") {
+    const Col<float> four = Col<float>::Constant(4, 1e19f), four_zero = Col<float>::Zero(4);
+    const double e = static_cast<double>(1e19f);
+    CHECK(static_cast<double>(lossfn::SmoothL1<lossfn::Sum>{}.forward(four, four_zero)) == Approx(4 * e).epsilon(1e-7));
+    CHECK(lossfn::SmoothL1<lossfn::Sum>{}.backward(four, four_zero)(0) == 1.0f);
+  }
+  SECTION("double: an error of 1e200, and infinity") {
+    CHECK(lossfn::SmoothL1<>{}.forward(col<double>({1e200}), col<double>({0.0})) == Approx(1e200));
+    const auto pred = col<double>({kInf, -kInf}), target = col<double>({0.0, 0.0});
+    CHECK(lossfn::SmoothL1<>{}.forward(pred, target) == kInf);
+    const Col<double> g = lossfn::SmoothL1<lossfn::Sum>{}.backward(pred, target);
+    CHECK(g(0) == 1.0);
+    CHECK(g(1) == -1.0);
+  }
+  SECTION("beta = 0: |e| and sign(e), 0 at e = 0, in float and double") {
+    const auto pred = col<double>({0.0, 2.5, -1e-300}), target = col<double>({0.0, 0.0, 0.0});
+    const lossfn::SmoothL1<lossfn::None> l1(0.0);
+    const Col<double> terms = l1.forward(pred, target);
+    CHECK(terms(0) == 0.0);
+    CHECK(terms(1) == 2.5);
+    CHECK(terms(2) == 1e-300);
+    const Col<double> g = l1.backward(pred, target, Col<double>::Ones(3));
+    CHECK(g(0) == 0.0);
+    CHECK(g(1) == 1.0);
+    CHECK(g(2) == -1.0);
+    const auto pf = col<float>({0.0f, -kDenormF}), tf = col<float>({0.0f, 0.0f});
+    const Col<float> gf = lossfn::SmoothL1<lossfn::None>(0.0).backward(pf, tf, Col<float>::Ones(2));
+    CHECK(gf(0) == 0.0f);
+    CHECK(gf(1) == -1.0f);
   }
 }
