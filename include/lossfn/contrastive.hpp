@@ -11,8 +11,8 @@
 #include <string>
 #include <type_traits>
 
+#include "detail/accumulate.hpp"
 #include "detail/checks.hpp"
-#include "detail/elementwise.hpp"
 #include "detail/operand.hpp"
 #include "errors.hpp"
 #include "options.hpp"

@@ -21,8 +21,8 @@
 #include <type_traits>
 
 #include "../options.hpp"
+#include "accumulate.hpp"
 #include "checks.hpp"
-#include "elementwise.hpp"
 #include "operand.hpp"
 #include "view.hpp"
 
