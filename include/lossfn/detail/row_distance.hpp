@@ -1,0 +1,147 @@
+/// @file
+/// Distances between row i of a and row i of b (Distance: Euclidean, squared
+/// Euclidean, cosine), measured by the per-row statistics kernel, and the writing
+/// of their gradients: for the losses of pairs of embeddings (Contrastive, later
+/// the cosine embedding and triplet losses).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+
+#include "../options.hpp"
+#include "accumulate.hpp"
+#include "row_statistics.hpp"
+
+namespace lossfn {
+namespace detail {
+
+/// The row sums a distance is measured from (see row_statistics.hpp).
+template <Distance Dist>
+struct DistanceSums {  // Euclidean and squared Euclidean: |a - b|^2
+  static constexpr std::size_t count = 1;
+  static constexpr std::array<bool, count> negative_terms{{false}};
+  template <std::size_t I, class A, class B>
+  static auto term(const A& a, const B& b) {
+    return (a - b).square();
+  }
+};
+
+template <>
+struct DistanceSums<Distance::Cosine> {  // |a|^2, |b|^2, a.b
+  static constexpr std::size_t count = 3;
+  static constexpr std::array<bool, count> negative_terms{{false, false, true}};
+  template <std::size_t I, class A, class B>
+  static auto term(const A& a, const B& b) {
+    if constexpr (I == 0) {
+      return a.square();
+    } else if constexpr (I == 1) {
+      return b.square();
+    } else {
+      return a * b;
+    }
+  }
+};
+
+/// The distances D of a block's rows, and for cosine what its gradient needs: cos and
+/// the inverse norms (0 for a zero row).
+template <class Acc, int N>
+struct RowDistances {
+  RowBuffer<Acc, N> D, cos, inv_a, inv_b;
+};
+
+/// D from the row sums. Cosine: a zero row has inverse norm 0, so cos = 0, D = 1 and
+/// its gradient is 0 (`== 0` rather than `> 0`, so that a NaN propagates).
+template <Distance Dist, class Acc, int N, class Stats>
+void measure(RowDistances<Acc, N>& out, const Stats& sums) {
+  if constexpr (Dist == Distance::Cosine) {
+    const auto& aa = sums[0];
+    const auto& bb = sums[1];
+    out.inv_a = (aa == Acc(0)).select(Acc(0), aa.sqrt().inverse());
+    out.inv_b = (bb == Acc(0)).select(Acc(0), bb.sqrt().inverse());
+    // (a.b / |a|) / |b|: each factor stays within range even for tiny or huge norms
+    out.cos = sums[2] * out.inv_a * out.inv_b;
+    out.D = Acc(1) - out.cos;
+  } else if constexpr (Dist == Distance::Euclidean) {
+    out.D = sums[0].sqrt();
+  } else {
+    out.D = sums[0];
+  }
+}
+
+/// The distances of every row of a and b (views of one shape), a block of rows at a
+/// time: on_rows(r0, n, distances) for rows [r0, r0 + n), while the block is in cache.
+template <Distance Dist, class OnRows, class A, class B>
+void sweep_distances(OnRows&& on_rows, const A& a, const B& b) {
+  using Acc = accumulator_t<typename A::Scalar>;
+  constexpr int kRows = max_rows_per_block<A::IsRowMajor>;
+  RowDistances<Acc, kRows> distances;
+  sweep_row_statistics<DistanceSums<Dist>>(
+      [&](Eigen::Index r0, Eigen::Index n, const auto& sums) {
+        measure<Dist>(distances, sums);
+        on_rows(r0, n, static_cast<const RowDistances<Acc, kRows>&>(distances));
+      },
+      a, b);
+}
+
+/// Euclidean and squared Euclidean: dD/da = c (a - b) = -dD/db per row, with
+/// c = 1/D (Euclidean; at D = 0, a = b, the subgradient 0 is taken) or 2 (squared,
+/// smooth). Returns t c, the factor of (a - b) in t dD/da for a per-row t.
+template <Distance Dist, class Acc, int N>
+RowBuffer<Acc, N> difference_factor(const RowDistances<Acc, N>& distances, const RowBuffer<Acc, N>& t) {
+  static_assert(Dist != Distance::Cosine, "lossfn internal: the cosine gradient is not along a - b");
+  if constexpr (Dist == Distance::Euclidean) {
+    return (distances.D == Acc(0)).select(Acc(0), t / distances.D);
+  } else {
+    return Acc(2) * t;
+  }
+}
+
+/// out_a = k (a - b) and out_b = -out_a for a block's rows (k per row). k may exceed
+/// the inputs' float range (a dissimilar pair at D ~ 1e-45 has (M - D)/D ~ 1e49): then
+/// the products are formed in k's type; otherwise k is rounded to the inputs' type
+/// and the block is written in it.
+template <bool RowMajor, class OA, class OB, class A, class B, class K>
+void write_difference_gradients(OA& out_a, OB& out_b, const A& a, const B& b, const K& k) {
+  using S = typename A::Scalar;
+  using Acc = typename K::Scalar;
+  auto write = [&](const auto& factor) {
+    using T = typename std::decay_t<decltype(factor)>::Scalar;
+    apply_per_entry<RowMajor>(a.rows(), a.cols(), [&](auto slice, auto per_row) {
+      const auto diff = slice(a).template cast<T>() - slice(b).template cast<T>();
+      slice(out_a) = (per_row(factor) * diff).template cast<S>();
+      slice(out_b) = (-per_row(factor) * diff).template cast<S>();
+    });
+  };
+  if (std::is_same<S, Acc>::value || k.abs().maxCoeff() <= static_cast<Acc>(std::numeric_limits<S>::max())) {
+    const RowBuffer<S, K::MaxRowsAtCompileTime> k_s = k.template cast<S>();
+    write(k_s);
+  } else {
+    write(k);
+  }
+}
+
+/// Cosine: out_a = t dD/da, out_b = t dD/db for a per-row t, where
+/// dD/da = -(b/(|a||b|) - cos a/|a|^2) and likewise for b: out_a = p a + q b,
+/// out_b = q a + r b. The factors stay in the accumulation type (for a float row of
+/// norm 1e-20, 1/|a|^2 overflows a float while p a itself does not).
+template <bool RowMajor, class OA, class OB, class A, class B, class Acc, int N>
+void write_cosine_gradients(OA& out_a, OB& out_b, const A& a, const B& b, const RowDistances<Acc, N>& distances,
+                            const RowBuffer<Acc, N>& t) {
+  using S = typename A::Scalar;
+  const RowBuffer<Acc, N> p = t * distances.cos * distances.inv_a * distances.inv_a;
+  const RowBuffer<Acc, N> q = -t * distances.inv_a * distances.inv_b;
+  const RowBuffer<Acc, N> r = t * distances.cos * distances.inv_b * distances.inv_b;
+  apply_per_entry<RowMajor>(a.rows(), a.cols(), [&](auto slice, auto per_row) {
+    const auto a_s = slice(a).template cast<Acc>();
+    const auto b_s = slice(b).template cast<Acc>();
+    slice(out_a) = (per_row(p) * a_s + per_row(q) * b_s).template cast<S>();
+    slice(out_b) = (per_row(q) * a_s + per_row(r) * b_s).template cast<S>();
+  });
+}
+
+}  // namespace detail
+}  // namespace lossfn
