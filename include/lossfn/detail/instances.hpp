@@ -10,10 +10,11 @@
 /// lists as explicit instantiation definitions. Without the macro this header is
 /// not included and the library stays header-only.
 ///
-/// A call whose types are not listed (a strided pred for CrossEntropy, an integer
-/// target type other than int and Eigen::Index, targets in the other storage order
-/// than pred, Contrastive) still compiles its kernel in place, as header-only: a
-/// list only decides what is compiled once.
+/// A call whose types are not listed (for CrossEntropy and KLDivergence: long
+/// double, a pred with a non-unit inner stride, an integer target type other than
+/// int and Eigen::Index, a target or gradient in the other storage order than
+/// pred; Contrastive) still compiles its kernel in place, as header-only: a list
+/// only decides what is compiled once.
 ///
 /// Lists are X-macros, one per kernel family and loss: each entry is X(arguments)
 /// with the arguments of that family's expansion macro, so one list serves both
@@ -72,8 +73,9 @@ using column_mut_view_t = typename ordered_view_traits<Eigen::Array<S, Eigen::Dy
 //
 // run_elementwise<accumulator_t<S>> over TermOp<OfError<Math>, S, ...>, Math the
 // loss's shared_math (MSE<Sum> for every MSE, Huber<R> per reduction since Huber
-// carries delta). REDUCED: the three programs of Sum and Mean (total,
-// total_and_gradient, gradient); PER_TERM: the two of None (terms, vjp).
+// carries delta), for float, double and long double. REDUCED: the three programs
+// of Sum and Mean (total, total_and_gradient, gradient); PER_TERM: the two of
+// None (terms, vjp).
 
 #define LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, SUMS, EMIT, NI, NO)                                               \
   E template accumulator_t<S> run_elementwise<accumulator_t<S>>(const TermOp<OfError<MATH>, S, SUMS, Emit::EMIT>&, \
@@ -96,18 +98,22 @@ using column_mut_view_t = typename ordered_view_traits<Eigen::Array<S, Eigen::Dy
   LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, LOSS<Sum>) \
   LOSSFN_DETAIL_ELEMENTWISE_PER_TERM(E, S, LOSS<Sum>)
 
-#define LOSSFN_DETAIL_KERNELS_MSE(E)              \
-  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, float, MSE) \
-  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, double, MSE)
-#define LOSSFN_DETAIL_KERNELS_MAE(E)              \
-  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, float, MAE) \
-  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, double, MAE)
-#define LOSSFN_DETAIL_KERNELS_HUBER(E)                      \
-  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, float, Huber) \
-  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, double, Huber)
-#define LOSSFN_DETAIL_KERNELS_SMOOTH_L1(E)                     \
-  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, float, SmoothL1) \
-  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, double, SmoothL1)
+#define LOSSFN_DETAIL_KERNELS_MSE(E)               \
+  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, float, MSE)  \
+  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, double, MSE) \
+  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, long double, MSE)
+#define LOSSFN_DETAIL_KERNELS_MAE(E)               \
+  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, float, MAE)  \
+  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, double, MAE) \
+  LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, long double, MAE)
+#define LOSSFN_DETAIL_KERNELS_HUBER(E)                       \
+  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, float, Huber)  \
+  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, double, Huber) \
+  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, long double, Huber)
+#define LOSSFN_DETAIL_KERNELS_SMOOTH_L1(E)                      \
+  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, float, SmoothL1)  \
+  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, double, SmoothL1) \
+  LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, long double, SmoothL1)
 
 // ---- RMSE (rmse.hpp) ------------------------------------------------------------
 //
@@ -119,9 +125,10 @@ using column_mut_view_t = typename ordered_view_traits<Eigen::Array<S, Eigen::Dy
       const RmseScaledError<S, false>&, const std::array<view_t<S>, 2>&, std::array<mut_view_t<S>, 1>); \
   E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                        \
       const RmseScaledError<S, true>&, const std::array<view_t<S>, 2>&, std::array<mut_view_t<S>, 1>);
-#define LOSSFN_DETAIL_KERNELS_RMSE(E) \
-  LOSSFN_DETAIL_RMSE_PASSES(E, float) \
-  LOSSFN_DETAIL_RMSE_PASSES(E, double)
+#define LOSSFN_DETAIL_KERNELS_RMSE(E)  \
+  LOSSFN_DETAIL_RMSE_PASSES(E, float)  \
+  LOSSFN_DETAIL_RMSE_PASSES(E, double) \
+  LOSSFN_DETAIL_RMSE_PASSES(E, long double)
 
 // ---- the row-wise softmax family (detail/softmax.hpp): CrossEntropy, KLDivergence ----
 //
