@@ -7,15 +7,23 @@ set(LOSSFN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_DATADIR}/cmake/lossfn"
     CACHE STRING "Where lossfnConfig.cmake is installed (relative to the prefix)")
 
 install(TARGETS lossfn EXPORT lossfnTargets)
+if(TARGET lossfn_kernels)
+  install(TARGETS lossfn_kernels EXPORT lossfnTargets ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+endif()
 install(DIRECTORY include/lossfn DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(EXPORT lossfnTargets NAMESPACE lossfn:: DESTINATION "${LOSSFN_INSTALL_CMAKEDIR}")
 
 configure_package_config_file(cmake/lossfnConfig.cmake.in
   "${CMAKE_CURRENT_BINARY_DIR}/lossfnConfig.cmake"
   INSTALL_DESTINATION "${LOSSFN_INSTALL_CMAKEDIR}")
-# A header-only library fits any architecture.
+# A header-only library fits any architecture; lossfn::kernels is compiled for one.
+if(TARGET lossfn_kernels)
+  set(_lossfn_arch_independent "")
+else()
+  set(_lossfn_arch_independent ARCH_INDEPENDENT)
+endif()
 write_basic_package_version_file("${CMAKE_CURRENT_BINARY_DIR}/lossfnConfigVersion.cmake"
-  COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
+  COMPATIBILITY SameMinorVersion ${_lossfn_arch_independent})
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/lossfnConfig.cmake" "${CMAKE_CURRENT_BINARY_DIR}/lossfnConfigVersion.cmake"
   DESTINATION "${LOSSFN_INSTALL_CMAKEDIR}")
 

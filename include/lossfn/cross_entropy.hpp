@@ -313,3 +313,10 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
 };
 
 }  // namespace lossfn
+
+// The compiled-kernels build (lossfn::kernels): this loss's kernels are compiled
+// once in the library, not in every unit that calls it (detail/instances.hpp).
+#if defined(LOSSFN_COMPILED_KERNELS)
+#include "detail/instances.hpp"
+LOSSFN_DETAIL_EXTERN_KERNELS(CROSS_ENTROPY)
+#endif

@@ -55,3 +55,10 @@ class MAE : public detail::ElementwiseLoss<MAE<Reduction>, Reduction> {
 };
 
 }  // namespace lossfn
+
+// The compiled-kernels build (lossfn::kernels): this loss's kernels are compiled
+// once in the library, not in every unit that calls it (detail/instances.hpp).
+#if defined(LOSSFN_COMPILED_KERNELS)
+#include "detail/instances.hpp"
+LOSSFN_DETAIL_EXTERN_KERNELS(MAE)
+#endif

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "detail/elementwise.hpp"
+#include "detail/scaled_error.hpp"
 #include "errors.hpp"
 #include "mse.hpp"
 #include "reduction.hpp"
@@ -76,33 +77,21 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
     return loss == A(0) ? A(0) : scale / loss;
   }
 
-  /// The gradient pass, g = e x factor. In e's type when the factor fits it (the
-  /// factor rounded once more, within 1 ulp; float->double->float casts cost 3x at
-  /// 1e3 elements), else, for denormal float errors, multiplied in the accumulator
-  /// type and rounded once to e's type.
-  template <class S, bool InAccumulator>
-  struct ScaledError {
-    static constexpr bool sums = false;
-    static constexpr bool negative_terms = false;
-    Acc<S> factor;
-    template <bool Write, class A, class In, class Out>
-    EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
-      if constexpr (Write && InAccumulator) {
-        out[0] = ((in[0] - in[1]).template cast<Acc<S>>() * factor).template cast<S>();
-      } else if constexpr (Write) {
-        out[0] = (in[0] - in[1]) * static_cast<S>(factor);
-      }
-      return acc;
-    }
-  };
   template <class S>
   static void write_gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> factor) {
     if (std::is_same<S, Acc<S>>::value || factor <= static_cast<Acc<S>>(std::numeric_limits<S>::max())) {
-      detail::run_elementwise<Acc<S>>(ScaledError<S, false>{factor}, in.x, out.grad);
+      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, false>{factor}, in.x, out.grad);
     } else {
-      detail::run_elementwise<Acc<S>>(ScaledError<S, true>{factor}, in.x, out.grad);
+      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, true>{factor}, in.x, out.grad);
     }
   }
 };
 
 }  // namespace lossfn
+
+// The compiled-kernels build (lossfn::kernels): this loss's kernels are compiled
+// once in the library, not in every unit that calls it (detail/instances.hpp).
+#if defined(LOSSFN_COMPILED_KERNELS)
+#include "detail/instances.hpp"
+LOSSFN_DETAIL_EXTERN_KERNELS(RMSE)
+#endif

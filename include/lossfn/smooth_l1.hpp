@@ -92,3 +92,10 @@ class SmoothL1 : public detail::ElementwiseLoss<SmoothL1<Reduction>, Reduction> 
 };
 
 }  // namespace lossfn
+
+// The compiled-kernels build (lossfn::kernels): this loss's kernels are compiled
+// once in the library, not in every unit that calls it (detail/instances.hpp).
+#if defined(LOSSFN_COMPILED_KERNELS)
+#include "detail/instances.hpp"
+LOSSFN_DETAIL_EXTERN_KERNELS(SMOOTH_L1)
+#endif

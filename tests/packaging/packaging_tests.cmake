@@ -38,3 +38,16 @@ add_test(NAME lossfn.package.plain_include
 add_test(NAME lossfn.package.build_testing_off
   COMMAND "${CMAKE_COMMAND}" "-DSOURCE=${PROJECT_SOURCE_DIR}" "-DWORK=${_pkg_work}/build_testing_off"
     "-DCXX=${CMAKE_CXX_COMPILER}" -P "${_pkg_dir}/build_testing_off.cmake")
+
+# lossfn::kernels (LOSSFN_BUILD_KERNELS=ON): installed, exported, and found as the
+# component `kernels`; the consumer links the compiled kernels.
+if(TARGET lossfn_kernels)
+  add_test(NAME lossfn.package.find_package_kernels
+    COMMAND "${CMAKE_CTEST_COMMAND}"
+      --build-and-test "${_pkg_dir}/find_package_kernels" "${_pkg_work}/find_package_kernels"
+      --build-generator "${CMAKE_GENERATOR}"
+      --build-options -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} "-DCMAKE_PREFIX_PATH=${_pkg_prefix}"
+      --test-command consumer)
+  set_tests_properties(lossfn.package.find_package_kernels PROPERTIES FIXTURES_REQUIRED lossfn_installed
+    PASS_REGULAR_EXPRESSION "lossfn consumer: ok")
+endif()

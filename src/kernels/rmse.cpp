@@ -1,0 +1,9 @@
+// The compiled gradient passes of RMSE (its sum of squares is MSE's, in
+// elementwise.cpp).
+#include <lossfn/rmse.hpp>
+
+namespace lossfn {
+namespace detail {
+LOSSFN_DETAIL_KERNELS_RMSE()
+}  // namespace detail
+}  // namespace lossfn
