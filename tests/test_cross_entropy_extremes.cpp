@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "cross_entropy_input.hpp"
 #include "cross_entropy_reference.hpp"
 #include "edge_values.hpp"
 #include "gradient_check.hpp"
@@ -232,13 +233,7 @@ TEST_CASE("CrossEntropy: errors name the loss, the function, the shapes, rows an
 
 // ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
 
-namespace {
-lossfn::CrossEntropyOptions ce_input(lossfn::Input form) {
-  lossfn::CrossEntropyOptions o;
-  o.input = form;
-  return o;
-}
-}  // namespace
+using lossfn_test::ce_input;  // support/cross_entropy_input.hpp
 
 TEMPLATE_TEST_CASE("edge: CrossEntropy with logits at +-1e4", "", float, double) {
   using namespace lossfn_test::edge;

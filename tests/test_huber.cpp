@@ -8,32 +8,11 @@
 #include "catch.hpp"
 #include "conformance.hpp"
 #include "edge_values.hpp"
+#include "elementwise_entries.hpp"
 
 using lossfn_test::ArrayCM;
 
-namespace {
-/// Huber in the conformance registry (support/conformance.hpp).
-struct HuberEntry {
-  static constexpr const char* name = "Huber";
-  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
-  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
-  using Options = lossfn::HuberOptions;
-  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) {
-    return {{"delta 0.7", Options{0.7}}, {"delta 0.5", Options{0.5}}, {"delta 2", Options{2.0}}};
-  }
-  template <class R>
-  static lossfn::Huber<R> make(R, const Options& options) {
-    return lossfn::Huber<R>(options);
-  }
-  // the second derivative jumps at |e| = delta: keep finite differences away from it
-  static bool near_kink(double e, const Options& options) { return std::abs(std::abs(e) - options.delta) < 0.05; }
-  template <class Plain>
-  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
-                                               lossfn_test::TargetForm) {
-    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
-  }
-};
-}  // namespace
+using lossfn_test::HuberEntry;  // support/elementwise_entries.hpp
 
 LOSSFN_CONFORMANCE_TEST_CASES(HuberEntry)
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "cross_entropy_input.hpp"
 #include "edge_values.hpp"
 #include "gradient_check.hpp"
 #include "kl_divergence_reference.hpp"
@@ -45,13 +46,7 @@ TEST_CASE("KLDivergence: forward (Sum, Mean) and forward_backward into a caller'
 
 // ---- numerical edges (expected values worked out by hand, see edge_values.hpp) ----
 
-namespace {
-lossfn::CrossEntropyOptions ce_input(lossfn::Input form) {
-  lossfn::CrossEntropyOptions o;
-  o.input = form;
-  return o;
-}
-}  // namespace
+using lossfn_test::ce_input;  // support/cross_entropy_input.hpp
 
 TEMPLATE_TEST_CASE("edge: CrossEntropy and KL with logits at +-88.7", "", float, double) {
   using namespace lossfn_test::edge;

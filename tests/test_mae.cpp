@@ -6,30 +6,11 @@
 #include "catch.hpp"
 #include "conformance.hpp"
 #include "edge_values.hpp"
+#include "elementwise_entries.hpp"
 
 using lossfn_test::ArrayCM;
 
-namespace {
-/// MAE in the conformance registry (support/conformance.hpp).
-struct MaeEntry {
-  static constexpr const char* name = "MAE";
-  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
-  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
-  using Options = lossfn_test::NoOptions;
-  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
-  template <class R>
-  static lossfn::MAE<R> make(R, const Options&) {
-    return {};
-  }
-  // |e| has its kink at e = 0: keep finite differences away from it
-  static bool near_kink(double e, const Options&) { return std::abs(e) < 0.05; }
-  template <class Plain>
-  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
-                                               lossfn_test::TargetForm) {
-    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
-  }
-};
-}  // namespace
+using lossfn_test::MaeEntry;  // support/elementwise_entries.hpp
 
 LOSSFN_CONFORMANCE_TEST_CASES(MaeEntry)
 

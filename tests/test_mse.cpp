@@ -6,29 +6,11 @@
 #include "catch.hpp"
 #include "conformance.hpp"
 #include "edge_values.hpp"
+#include "elementwise_entries.hpp"
 
 using lossfn_test::ArrayCM;
 
-namespace {
-/// MSE in the conformance registry (support/conformance.hpp).
-struct MseEntry {
-  static constexpr const char* name = "MSE";
-  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
-  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
-  using Options = lossfn_test::NoOptions;
-  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
-  template <class R>
-  static lossfn::MSE<R> make(R, const Options&) {
-    return {};
-  }
-  static bool near_kink(double, const Options&) { return false; }  // smooth everywhere
-  template <class Plain>
-  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
-                                               lossfn_test::TargetForm) {
-    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
-  }
-};
-}  // namespace
+using lossfn_test::MseEntry;  // support/elementwise_entries.hpp
 
 LOSSFN_CONFORMANCE_TEST_CASES(MseEntry)
 

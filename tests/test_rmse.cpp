@@ -6,30 +6,11 @@
 #include "catch.hpp"
 #include "conformance.hpp"
 #include "edge_values.hpp"
+#include "elementwise_entries.hpp"
 
 using lossfn_test::ArrayCM;
 
-namespace {
-/// RMSE in the conformance registry (support/conformance.hpp).
-struct RmseEntry {
-  static constexpr const char* name = "RMSE";
-  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
-  // no None: its root is taken after the reduction (a compile-time error, tested in compile_fail)
-  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::RootOfSum;
-  using Options = lossfn_test::NoOptions;
-  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
-  template <class R>
-  static lossfn::RMSE<R> make(R, const Options&) {
-    return {};
-  }
-  static bool near_kink(double, const Options&) { return false; }  // smooth away from L = 0
-  template <class Plain>
-  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
-                                               lossfn_test::TargetForm) {
-    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
-  }
-};
-}  // namespace
+using lossfn_test::RmseEntry;  // support/elementwise_entries.hpp
 
 LOSSFN_CONFORMANCE_TEST_CASES(RmseEntry)
 

@@ -9,35 +9,11 @@
 #include "conformance.hpp"
 #include "edge_values.hpp"
 #include "elementwise_battery.hpp"
+#include "elementwise_entries.hpp"
 
 using lossfn_test::ArrayCM;
 
-namespace {
-/// SmoothL1 in the conformance registry (support/conformance.hpp).
-struct SmoothL1Entry {
-  static constexpr const char* name = "SmoothL1";
-  static constexpr lossfn_test::CallShape shape = lossfn_test::CallShape::Elementwise;
-  static constexpr lossfn_test::Terms terms = lossfn_test::Terms::Additive;
-  using Options = lossfn::SmoothL1Options;
-  static std::vector<lossfn_test::Variant<Options>> variants(Eigen::Index) {
-    return {{"beta 0.7", Options{0.7}}, {"beta 0.3", Options{0.3}}, {"beta 0 (L1)", Options{0.0}}};
-  }
-  template <class R>
-  static lossfn::SmoothL1<R> make(R, const Options& options) {
-    return lossfn::SmoothL1<R>(options);
-  }
-  // the second derivative jumps at |e| = beta, and the slope at e = 0 when beta = 0:
-  // keep finite differences away from both
-  static bool near_kink(double e, const Options& options) {
-    return std::abs(std::abs(e) - options.beta) < 0.05 || std::abs(e) < 0.05;
-  }
-  template <class Plain>
-  static lossfn_test::Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed,
-                                               lossfn_test::TargetForm) {
-    return lossfn_test::elementwise_operands<Plain>(rows, cols, seed);
-  }
-};
-}  // namespace
+using lossfn_test::SmoothL1Entry;  // support/elementwise_entries.hpp
 
 LOSSFN_CONFORMANCE_TEST_CASES(SmoothL1Entry)
 

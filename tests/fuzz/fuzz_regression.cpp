@@ -1,18 +1,15 @@
-// libFuzzer target: the regression family (MSE, MAE, RMSE, Huber, SmoothL1).
-// Bytes choose the loss, the reduction, float or double, the storage order, the
-// shapes (0 and 1 rows/columns included, target sometimes of another shape),
-// Huber's delta (valid and invalid), the gradient output (a resizable array of a
-// wrong shape, or a strided Map of the right or a wrong shape), and hard values.
-// Checks: see fuzz_common.hpp.
-#include <lossfn/huber.hpp>
-#include <lossfn/mae.hpp>
-#include <lossfn/mse.hpp>
-#include <lossfn/rmse.hpp>
-#include <lossfn/smooth_l1.hpp>
-
+// libFuzzer target: the regression family, every entry of the conformance
+// registry's ElementwiseEntries (tests/support/elementwise_entries.hpp: MSE, MAE,
+// RMSE, Huber, SmoothL1, and any loss added there). Bytes choose the loss, the reduction, float or double, the storage
+// order, the shapes (0 and 1 rows/columns included, target sometimes of another shape), the loss's option (Huber's
+// delta, SmoothL1's beta; valid and invalid), the gradient output (a resizable array of a wrong shape, or a strided Map
+// of the right or a wrong shape), and hard values. Checks: see fuzz_common.hpp.
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
+#include <utility>
 
+#include "elementwise_entries.hpp"
 #include "fuzz_common.hpp"
 
 namespace {
@@ -21,8 +18,7 @@ using namespace lossfn_fuzz;
 
 struct Case {
   Eigen::Index rows, cols, target_rows, target_cols;
-  double delta;
-  bool delta_valid;
+  double option;  ///< the number options_from turns into a loss's options (Huber's delta, SmoothL1's beta)
 };
 
 /// Every call of one loss object; `make` built it (a Huber constructor may throw).
@@ -89,70 +85,58 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const Case& c) {
   }
 }
 
-template <template <class> class Loss, class T, int Order>
-void with_reduction(FuzzedDataProvider& in, const Case& c, int reduction) {
-  switch (reduction) {
-    case 0:
-      exercise<Loss<lossfn::Sum>, T, Order>(in, Loss<lossfn::Sum>{}, c);
-      break;
-    case 1:
-      exercise<Loss<lossfn::Mean>, T, Order>(in, Loss<lossfn::Mean>{}, c);
-      break;
-    default:
-      if constexpr (!std::is_same<Loss<lossfn::Mean>, lossfn::RMSE<lossfn::Mean>>::value) {
-        exercise<Loss<lossfn::None>, T, Order>(in, Loss<lossfn::None>{}, c);
-      }
-  }
-}
-
-// RMSE<None> does not compile: an alias that maps None to Sum keeps the switch uniform.
-template <class R>
-using RMSEAny = lossfn::RMSE<std::conditional_t<R::reduces, R, lossfn::Sum>>;
-
-/// A loss whose constructor checks its one option (Huber's delta, SmoothL1's beta),
-/// built from c.delta; `valid` says whether the constructor must accept it.
-template <template <class> class Loss, class T, int Order>
-void with_option(FuzzedDataProvider& in, const Case& c, int reduction, bool valid, const char* what) {
+/// One entry's loss built with options_from(c.option) under the chosen reduction
+/// (0 Sum, 1 Mean, 2 None; None is Sum for a loss without None, RMSE), checking
+/// that the options are accepted or refused as the entry says, then exercised.
+template <class Entry, class T, int Order>
+void with_entry(FuzzedDataProvider& in, const Case& c, int reduction) {
+  const typename Entry::Options options = Entry::options_from(c.option);
   const auto build = [&](auto reduction_tag) {
     using R = decltype(reduction_tag);
-    Loss<R>* made = nullptr;
-    const Outcome got = run([&] { made = new Loss<R>(c.delta); });
-    check_outcome(got, valid ? 0u : unsigned(kInvalid), what);
+    using Loss = decltype(Entry::make(R{}, options));
+    Loss* made = nullptr;
+    const Outcome got = run([&] { made = new Loss(Entry::make(R{}, options)); });
+    check_outcome(got, Entry::accepts(options) ? 0u : unsigned(kInvalid), "constructor");
     if (made != nullptr) {
-      exercise<Loss<R>, T, Order>(in, *made, c);
+      exercise<Loss, T, Order>(in, *made, c);
       delete made;
     }
   };
-  if (reduction == 0)
+  if (reduction == 0) {
     build(lossfn::Sum{});
-  else if (reduction == 1)
+  } else if (reduction == 1) {
     build(lossfn::Mean{});
-  else
+  } else if constexpr (Entry::terms == lossfn_test::Terms::RootOfSum) {
+    build(lossfn::Sum{});
+  } else {
     build(lossfn::None{});
+  }
+}
+
+using lossfn_test::ElementwiseEntries;
+
+/// The entries the first selector byte chooses (MSE, MAE, RMSE, Huber), as before
+/// the registry: the seed corpus keeps its meaning. Every later entry runs, now and
+/// then, after the last of them (SmoothL1 after Huber, ...), each on a bool of its
+/// own consumed after all the bytes of the entries before it.
+constexpr int kSelected = 4;
+
+template <class T, int Order, std::size_t... K>
+void with_type(FuzzedDataProvider& in, const Case& c, int loss, int reduction, std::index_sequence<K...>) {
+  ((K == static_cast<std::size_t>(loss)
+        ? with_entry<std::tuple_element_t<K, ElementwiseEntries>, T, Order>(in, c, reduction)
+        : void()),
+   ...);
+  if (loss != kSelected - 1) return;
+  ((K >= static_cast<std::size_t>(kSelected) && in.ConsumeBool()
+        ? with_entry<std::tuple_element_t<K, ElementwiseEntries>, T, Order>(in, c, reduction)
+        : void()),
+   ...);
 }
 
 template <class T, int Order>
 void with_type(FuzzedDataProvider& in, const Case& c, int loss, int reduction) {
-  switch (loss) {
-    case 0:
-      with_reduction<lossfn::MSE, T, Order>(in, c, reduction);
-      break;
-    case 1:
-      with_reduction<lossfn::MAE, T, Order>(in, c, reduction);
-      break;
-    case 2:
-      with_reduction<RMSEAny, T, Order>(in, c, reduction == 2 ? 0 : reduction);
-      break;
-    default:
-      // Huber: the constructor checks delta
-      with_option<lossfn::Huber, T, Order>(in, c, reduction, c.delta_valid, "Huber constructor");
-      // then, now and then, SmoothL1 with beta = delta (0 valid: the L1 loss). Decided
-      // after Huber has consumed its bytes, so the Huber seeds keep their meaning.
-      if (in.ConsumeBool()) {
-        const bool beta_valid = std::isfinite(c.delta) && c.delta >= 0;
-        with_option<lossfn::SmoothL1, T, Order>(in, c, reduction, beta_valid, "SmoothL1 constructor");
-      }
-  }
+  with_type<T, Order>(in, c, loss, reduction, std::make_index_sequence<std::tuple_size<ElementwiseEntries>::value>{});
 }
 
 }  // namespace
@@ -160,7 +144,7 @@ void with_type(FuzzedDataProvider& in, const Case& c, int loss, int reduction) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   trace().clear();
-  const int loss = in.ConsumeIntegralInRange<int>(0, 3);
+  const int loss = in.ConsumeIntegralInRange<int>(0, kSelected - 1);
   const int reduction = in.ConsumeIntegralInRange<int>(0, 2);
   const bool is_float = in.ConsumeBool();
   const bool row_major = in.ConsumeBool();
@@ -172,19 +156,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool mismatch = in.ConsumeIntegralInRange<int>(0, 7) == 0;
   c.target_rows = mismatch ? in.ConsumeIntegralInRange<Eigen::Index>(0, 5) : c.rows;
   c.target_cols = mismatch ? in.ConsumeIntegralInRange<Eigen::Index>(0, 5) : c.cols;
-  const double deltas[] = {1.0,
-                           0.5,
-                           1e-30,
-                           1e30,
-                           2.5,
-                           0.0,
-                           -1.0,
-                           std::numeric_limits<double>::quiet_NaN(),
-                           std::numeric_limits<double>::infinity()};
-  c.delta = deltas[in.ConsumeIntegralInRange<int>(0, 8)];
-  c.delta_valid = std::isfinite(c.delta) && c.delta > 0;
-  note("loss %d (MSE, MAE, RMSE, Huber [+ SmoothL1]) reduction %d (Sum, Mean, None), %s, %s, delta %g\n", loss,
-       reduction, is_float ? "float" : "double", row_major ? "row-major" : "column-major", c.delta);
+  const double options[] = {1.0,
+                            0.5,
+                            1e-30,
+                            1e30,
+                            2.5,
+                            0.0,
+                            -1.0,
+                            std::numeric_limits<double>::quiet_NaN(),
+                            std::numeric_limits<double>::infinity()};
+  c.option = options[in.ConsumeIntegralInRange<int>(0, 8)];
+  note("loss %d (MSE, MAE, RMSE, Huber [+ later entries]) reduction %d (Sum, Mean, None), %s, %s, option %g\n", loss,
+       reduction, is_float ? "float" : "double", row_major ? "row-major" : "column-major", c.option);
   if (is_float) {
     row_major ? with_type<float, Eigen::RowMajor>(in, c, loss, reduction)
               : with_type<float, Eigen::ColMajor>(in, c, loss, reduction);

@@ -1,8 +1,11 @@
 // The conformance registry: what every loss must satisfy, written once, run by
 // each loss's own test file for that loss only (so a test translation unit
-// instantiates one loss, and adding a loss touches no shared test file).
+// instantiates one loss).
 //
-// A loss registers an *entry*, a small struct in its own test file:
+// A loss registers an *entry*, a small struct (its types: support/registry.hpp).
+// The elementwise losses' entries are in support/elementwise_entries.hpp, which the
+// fuzz target and the benchmarks iterate too; other losses keep theirs beside their
+// tests. An entry:
 //
 //   struct MseEntry {
 //     static constexpr const char* name = "MSE";                 // as in error messages
@@ -54,69 +57,9 @@
 #include "catch.hpp"
 #include "elementwise_battery.hpp"
 #include "gradient_check.hpp"
+#include "registry.hpp"
 
 namespace lossfn_test {
-
-/// How a loss is called.
-enum class CallShape {
-  Elementwise,  ///< loss(pred, target), pred and target of one shape, gradient of pred's shape
-  Rowwise,      ///< loss(pred, target), m x K pred; target m x K (Dense) or m class indices (Index)
-  Pair          ///< loss(x1, x2, y), two m x d inputs and m labels in {0, 1}; two gradients
-};
-
-/// The form of a row-wise target.
-enum class TargetForm { Dense, Index };
-
-/// The options of a loss that has none.
-struct NoOptions {};
-
-/// One representative option set of a loss.
-template <class Options>
-struct Variant {
-  std::string name;
-  Options options;
-  TargetForm target = TargetForm::Dense;  ///< Rowwise: which target form these options go with
-};
-
-/// The operands of one call (Plain: their scalar and storage order).
-template <class Plain>
-struct Operands {
-  Plain a;                ///< pred (Elementwise, Rowwise) or x1 (Pair)
-  Plain b;                ///< target (Elementwise, Rowwise Dense) or x2 (Pair)
-  Eigen::ArrayXi labels;  ///< class indices (Rowwise Index) or labels 0, 1 (Pair)
-};
-
-// ---- input generators an entry's operands() forwards to ---------------------------
-
-/// pred and target uniform in [-3, 3].
-template <class Plain>
-Operands<Plain> elementwise_operands(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-  return {random_array<Plain>(rows, cols, seed, -3, 3), random_array<Plain>(rows, cols, seed + 50, -3, 3), {}};
-}
-
-/// Logits in [-3, 3]; a dense target of positive rows summing to 1, or class
-/// indices (7 i + seed) mod K.
-template <class Plain>
-Operands<Plain> rowwise_operands(Eigen::Index rows, Eigen::Index cols, unsigned seed, TargetForm form) {
-  Operands<Plain> ops{random_array<Plain>(rows, cols, seed, -3, 3), {}, {}};
-  if (form == TargetForm::Dense) {
-    ops.b = random_array<Plain>(rows, cols, seed + 50, 0.1, 1);
-    for (Eigen::Index i = 0; i < rows; ++i) ops.b.row(i) /= ops.b.row(i).sum();
-  } else {
-    ops.labels.resize(rows);
-    for (Eigen::Index i = 0; i < rows; ++i) ops.labels(i) = static_cast<int>((i * 7 + Eigen::Index{seed}) % cols);
-  }
-  return ops;
-}
-
-/// x1 and x2 uniform in [-1, 1], labels (i + seed) mod 2.
-template <class Plain>
-Operands<Plain> pair_operands(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-  Operands<Plain> ops{random_array<Plain>(rows, cols, seed), random_array<Plain>(rows, cols, seed + 50), {}};
-  ops.labels.resize(rows);
-  for (Eigen::Index i = 0; i < rows; ++i) ops.labels(i) = static_cast<int>((i + Eigen::Index{seed}) % 2);
-  return ops;
-}
 
 namespace conformance_detail {
 

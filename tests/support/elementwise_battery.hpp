@@ -11,14 +11,9 @@
 
 #include "catch.hpp"
 #include "gradient_check.hpp"
+#include "registry.hpp"
 
 namespace lossfn_test {
-
-/// How a loss's reduced value relates to its per-element terms.
-enum class Terms {
-  Additive,  ///< L = R over per-term losses; None gives the terms (MSE, MAE, Huber, SmoothL1)
-  RootOfSum  ///< L = sqrt(R over terms); no None, Sum = sqrt(n) x Mean (RMSE)
-};
 
 using ArrayCM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 using ArrayRM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

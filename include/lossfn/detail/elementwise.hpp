@@ -35,60 +35,33 @@ namespace detail {
 
 // ---- traversal ----------------------------------------------------------------
 
-/// Where one piece of every operand starts (offset from its data pointer) and the
-/// step between its coefficients; `length` coefficients in all.
+/// How run_pieces walks N operands of one rows x cols shape that are not all
+/// flat (see all_flat): `outer` lines of `inner` coefficients, line o of operand k
+/// starting at o * across[k] and its coefficients `step[k]` apart. The lines run
+/// along the storage order of operand 0 (down its columns unless its column step
+/// is the smaller); the kernel cuts each line into pieces of at most kBlock.
 template <std::size_t N>
-struct Piece {
-  std::array<Eigen::Index, N> offset;
-  std::array<Eigen::Index, N> step;
-  Eigen::Index length;
+struct Traversal {
+  Eigen::Index inner, outer;
+  std::array<Eigen::Index, N> step, across;
   bool contiguous;  ///< every step is 1
 };
 
-/// Calls fn(piece) over pieces of at most kBlock coefficients that cover a rows x
-/// cols shape once, for N operands given by their row and column steps. The
-/// pieces run along the storage order of operand 0 (down its columns unless its
-/// column step is the smaller). When every operand is one flat vector in that
-/// order (contiguous, and the same order for all unless the shape is a vector) the
-/// pieces are consecutive segments of the flat vectors, whatever the row length.
-template <std::size_t N, class Fn>
-void for_each_piece(Eigen::Index rows, Eigen::Index cols, const std::array<Eigen::Index, N>& row_step,
-                    const std::array<Eigen::Index, N>& col_step, Fn&& fn) {
+template <std::size_t N>
+Traversal<N> traversal(Eigen::Index rows, Eigen::Index cols, const std::array<Eigen::Index, N>& row_step,
+                       const std::array<Eigen::Index, N>& col_step) {
   const bool down = cols == 1 || (rows != 1 && row_step[0] <= col_step[0]);
-  const Eigen::Index inner = down ? rows : cols, outer = down ? cols : rows;
-  Piece<N> piece{};
-  bool flat = true, contiguous = true;
+  Traversal<N> t{down ? rows : cols, down ? cols : rows, {}, {}, true};
   for (std::size_t k = 0; k < N; ++k) {
-    piece.step[k] = down ? row_step[k] : col_step[k];
-    const Eigen::Index across = down ? col_step[k] : row_step[k];
-    contiguous = contiguous && piece.step[k] == 1;
-    flat = flat && piece.step[k] == 1 && (outer <= 1 || across == inner);
+    t.step[k] = down ? row_step[k] : col_step[k];
+    t.across[k] = down ? col_step[k] : row_step[k];
+    t.contiguous = t.contiguous && t.step[k] == 1;
   }
-  if (flat) {
-    const Eigen::Index n = inner * outer;
-    piece.contiguous = true;
-    for (Eigen::Index start = 0; start < n; start += kBlock) {
-      piece.offset.fill(start);
-      piece.length = std::min(kBlock, n - start);
-      fn(static_cast<const Piece<N>&>(piece));
-    }
-    return;
-  }
-  piece.contiguous = contiguous;
-  for (Eigen::Index o = 0; o < outer; ++o) {
-    for (Eigen::Index start = 0; start < inner; start += kBlock) {
-      for (std::size_t k = 0; k < N; ++k)
-        piece.offset[k] = o * (down ? col_step[k] : row_step[k]) + start * piece.step[k];
-      piece.length = std::min(kBlock, inner - start);
-      fn(static_cast<const Piece<N>&>(piece));
-    }
-  }
+  return t;
 }
 
 template <class S>
 using piece_t = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>;
-template <class S>
-using mut_piece_t = Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>>;
 template <class S>
 using strided_piece_t = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>, Eigen::Unaligned, Eigen::InnerStride<>>;
 template <class S>
@@ -165,9 +138,22 @@ EIGEN_ALWAYS_INLINE R sweep_contiguous(const Op& op, const std::array<const S*, 
     x.offset = y.offset = i + 3 * V;
     a3 = local.template step<true>(a3, x, y);
   }
-  Pieces<piece_t<S>, const S*, NI> x_tail{in, n - whole, {}, whole};
-  Pieces<mut_piece_t<S>, S*, NO> y_tail{out, n - whole, {}, whole};
-  const R tail = local.template step<true>(R(0), x_tail, y_tail);
+  // The tail: whole lanes into a lane accumulator, then the last coefficients one
+  // by one. Not one dynamic-length piece: GCC calls Eigen's sum over it out of
+  // line, with the lane accumulators spilled around the call (~10 ns per call).
+  const Eigen::Index lanes = n - n % V;
+  for (Eigen::Index i = whole; i < lanes; i += V) {
+    x.offset = y.offset = i;
+    a0 = local.template step<true>(a0, x, y);
+  }
+  using One = Eigen::Array<S, 1, 1>;
+  Pieces<Eigen::Map<const One>, const S*, NI> x_one{in};
+  Pieces<Eigen::Map<One>, S*, NO> y_one{out};
+  R tail(0);
+  for (Eigen::Index i = lanes; i < n; ++i) {
+    x_one.offset = y_one.offset = i;
+    tail = local.template step<true>(tail, x_one, y_one);
+  }
   return ((a0 + a1) + (a2 + a3)).sum() + tail;
 }
 
@@ -179,11 +165,40 @@ Acc resum(const Op& op, const P& pieces) {
   return op.template step<false>(Acc(0), cast, none);
 }
 
-/// The elementwise kernel: runs op over every coefficient of the views (all of
-/// in[0]'s shape; broadcast operands have steps of 0) and returns the sum of its
-/// terms in Acc (0 for an operation that does not sum).
+/// total += one piece's sum `fast` (in the block sum type R), or the piece summed
+/// again in Acc when `fast` may be wrong (block_fits). Nothing for an operation
+/// that does not sum.
+template <class Acc, class Op, class R, class P>
+EIGEN_ALWAYS_INLINE void add_piece(Acc& total, [[maybe_unused]] R fast, [[maybe_unused]] const Op& op,
+                                   [[maybe_unused]] const P& pieces) {
+  if constexpr (Op::sums && std::is_same<R, Acc>::value) {
+    total += fast;
+  } else if constexpr (Op::sums) {
+    total += block_fits(fast) ? static_cast<Acc>(fast) : resum<Acc>(op, pieces);
+  }
+}
+
+/// Whether every operand is one flat vector in the storage order of operand 0
+/// (see traversal): the kernel's fast path.
+template <class S, std::size_t NI, std::size_t NO>
+EIGEN_ALWAYS_INLINE bool all_flat(const std::array<view_t<S>, NI>& in, const std::array<mut_view_t<S>, NO>& out) {
+  const Eigen::Index rows = in[0].rows(), cols = in[0].cols();
+  const bool down = cols == 1 || (rows != 1 && in[0].innerStride() <= in[0].outerStride());
+  const Eigen::Index inner = down ? rows : cols, outer = down ? cols : rows;
+  auto flat = [&](Eigen::Index row_step, Eigen::Index col_step) {
+    return (down ? row_step : col_step) == 1 && (outer <= 1 || (down ? col_step : row_step) == inner);
+  };
+  bool all = true;
+  for (std::size_t k = 0; k < NI; ++k) all = all && flat(in[k].innerStride(), in[k].outerStride());
+  for (std::size_t k = 0; k < NO; ++k) all = all && flat(out[k].innerStride(), out[k].outerStride());
+  return all;
+}
+
+/// The kernel over any layout: the pieces of the traversal, contiguous (lanes) or
+/// strided. Kept out of line: inlined beside the flat path, its register pressure
+/// made GCC spill the flat path's pointers and counters (10-25 ns per call at 1e3).
 template <class Acc, class Op, class S, std::size_t NI, std::size_t NO>
-Acc run_elementwise(const Op& op, const std::array<view_t<S>, NI>& in, std::array<mut_view_t<S>, NO> out) {
+EIGEN_DONT_INLINE Acc run_pieces(const Op& op, const std::array<view_t<S>, NI>& in, std::array<mut_view_t<S>, NO> out) {
   using R = block_sum_t<S, Op::negative_terms>;
   std::array<Eigen::Index, NI + NO> row_step{}, col_step{};
   for (std::size_t k = 0; k < NI; ++k) {
@@ -194,36 +209,53 @@ Acc run_elementwise(const Op& op, const std::array<view_t<S>, NI>& in, std::arra
     row_step[NI + k] = out[k].innerStride();
     col_step[NI + k] = out[k].outerStride();
   }
+  const Traversal<NI + NO> walk = traversal(in[0].rows(), in[0].cols(), row_step, col_step);
+  std::array<Eigen::Index, NI> x_step{};
+  std::array<Eigen::Index, NO> y_step{};
+  for (std::size_t k = 0; k < NI; ++k) x_step[k] = walk.step[k];
+  for (std::size_t k = 0; k < NO; ++k) y_step[k] = walk.step[NI + k];
   Acc total(0);
-  for_each_piece(in[0].rows(), in[0].cols(), row_step, col_step, [&](const Piece<NI + NO>& piece) {
-    const Eigen::Index n = piece.length;
+  for (Eigen::Index o = 0; o < walk.outer; ++o) {
+    for (Eigen::Index start = 0; start < walk.inner; start += kBlock) {
+      const Eigen::Index n = std::min(kBlock, walk.inner - start);
+      std::array<const S*, NI> x{};
+      std::array<S*, NO> y{};
+      for (std::size_t k = 0; k < NI; ++k) x[k] = in[k].data() + o * walk.across[k] + start * walk.step[k];
+      for (std::size_t k = 0; k < NO; ++k) y[k] = out[k].data() + o * walk.across[NI + k] + start * walk.step[NI + k];
+      const Pieces<strided_piece_t<S>, const S*, NI> x_strided{x, n, x_step};
+      R fast;
+      if (walk.contiguous) {
+        fast = sweep_contiguous<R>(op, x, y, n);
+      } else {
+        Pieces<mut_strided_piece_t<S>, S*, NO> y_strided{y, n, y_step};
+        fast = op.template step<true>(R(0), x_strided, y_strided);
+      }
+      add_piece(total, fast, op, x_strided);
+    }
+  }
+  return total;
+}
+
+/// The elementwise kernel: runs op over every coefficient of the views (all of
+/// in[0]'s shape; broadcast operands have steps of 0) and returns the sum of its
+/// terms in Acc (0 for an operation that does not sum). Flat operands (the usual
+/// case: whole arrays of one storage order) take a loop of their own, consecutive
+/// blocks of the flat vectors; anything else goes to run_pieces.
+template <class Acc, class Op, class S, std::size_t NI, std::size_t NO>
+Acc run_elementwise(const Op& op, const std::array<view_t<S>, NI>& in, std::array<mut_view_t<S>, NO> out) {
+  using R = block_sum_t<S, Op::negative_terms>;
+  if (!all_flat(in, out)) return run_pieces<Acc>(op, in, out);
+  const Eigen::Index size = in[0].rows() * in[0].cols();
+  Acc total(0);
+  for (Eigen::Index start = 0; start < size; start += kBlock) {
+    const Eigen::Index n = std::min(kBlock, size - start);
     std::array<const S*, NI> x{};
     std::array<S*, NO> y{};
-    for (std::size_t k = 0; k < NI; ++k) x[k] = in[k].data() + piece.offset[k];
-    for (std::size_t k = 0; k < NO; ++k) y[k] = out[k].data() + piece.offset[NI + k];
-    [[maybe_unused]] R fast;
-    if (piece.contiguous) {
-      fast = sweep_contiguous<R>(op, x, y, n);
-    } else {
-      std::array<Eigen::Index, NI> x_step{};
-      std::array<Eigen::Index, NO> y_step{};
-      for (std::size_t k = 0; k < NI; ++k) x_step[k] = piece.step[k];
-      for (std::size_t k = 0; k < NO; ++k) y_step[k] = piece.step[NI + k];
-      Pieces<mut_strided_piece_t<S>, S*, NO> y_strided{y, n, y_step};
-      fast = op.template step<true>(R(0), Pieces<strided_piece_t<S>, const S*, NI>{x, n, x_step}, y_strided);
-    }
-    if constexpr (Op::sums && std::is_same<R, Acc>::value) {
-      total += fast;
-    } else if constexpr (Op::sums) {
-      if (block_fits(fast)) {
-        total += static_cast<Acc>(fast);
-      } else {
-        std::array<Eigen::Index, NI> x_step{};
-        for (std::size_t k = 0; k < NI; ++k) x_step[k] = piece.step[k];
-        total += resum<Acc>(op, Pieces<strided_piece_t<S>, const S*, NI>{x, n, x_step});
-      }
-    }
-  });
+    for (std::size_t k = 0; k < NI; ++k) x[k] = in[k].data() + start;
+    for (std::size_t k = 0; k < NO; ++k) y[k] = out[k].data() + start;
+    const R fast = sweep_contiguous<R>(op, x, y, n);
+    add_piece(total, fast, op, Pieces<piece_t<S>, const S*, NI>{x, n});
+  }
   return total;
 }
 
@@ -264,7 +296,7 @@ template <class Loss>
 struct is_of_error<OfError<Loss>> : std::true_type {};
 
 /// A fixed-size expression (one 64-byte lane) evaluated into its plain array, a
-/// dynamic one (a tail, a strided piece) kept as an expression.
+/// dynamic one (a strided piece, a piece summed again) kept as an expression.
 template <class X>
 EIGEN_ALWAYS_INLINE auto lane_or_expression(const X& x) {
   if constexpr (X::SizeAtCompileTime != Eigen::Dynamic) {

@@ -1,9 +1,16 @@
-// MSE<Mean>: forward, backward and forward_backward at the regression sizes, and
-// the scalar loop a user would write by hand (float accumulator, one pass), to
-// show what the library buys over it.
-#include <lossfn/mse.hpp>
+// Every elementwise loss of the conformance registry (tests/support/
+// elementwise_entries.hpp), under Mean with its entry's benchmark_options():
+// forward, backward and forward_backward at the regression sizes, named
+// <entry id>/<op>/<f32|f64>/<size> (mse/forward_backward/f32/1e3). A loss added to
+// the registry is benchmarked without touching this file. Also the scalar MSE loop
+// a user would write by hand (float accumulator, one pass), to show what the
+// library buys over it.
+#include <cstddef>
+#include <tuple>
+#include <utility>
 
 #include "bench_common.hpp"
+#include "elementwise_entries.hpp"
 
 namespace {
 
@@ -41,7 +48,18 @@ void register_naive() {
   }
 }
 
-const bool registered = lossfn_bench::register_elementwise("mse", lossfn::MSE<>{}) &&
-                        (register_naive<float>(), register_naive<double>(), true);
+template <std::size_t... K>
+bool register_entries(std::index_sequence<K...>) {
+  using Entries = lossfn_test::ElementwiseEntries;
+  return (
+      lossfn_bench::register_elementwise(std::tuple_element_t<K, Entries>::id,
+                                         std::tuple_element_t<K, Entries>::make(
+                                             lossfn::Mean{}, std::tuple_element_t<K, Entries>::benchmark_options())) &&
+      ...);
+}
+
+const bool registered =
+    register_entries(std::make_index_sequence<std::tuple_size<lossfn_test::ElementwiseEntries>::value>{}) &&
+    (register_naive<float>(), register_naive<double>(), true);
 
 }  // namespace
