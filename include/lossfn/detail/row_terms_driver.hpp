@@ -28,14 +28,14 @@ struct Skip {};
 
 /// A strided read view of an m x 1 operand of any scalar (labels, upstream).
 template <class S>
-using column_view_t = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>, Eigen::Unaligned, Eigen::InnerStride<>>;
+using strided_column_t = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>, Eigen::Unaligned, Eigen::InnerStride<>>;
 
 /// The column view of an m x 1 argument with direct access, whatever its storage order.
 template <class Derived>
-column_view_t<typename Derived::Scalar> column_view_of(const Eigen::DenseBase<Derived>& x) {
+strided_column_t<typename Derived::Scalar> strided_column_of(const Eigen::DenseBase<Derived>& x) {
   const auto& d = x.derived();
   const Eigen::Index row_step = Derived::IsRowMajor ? d.outerStride() : d.innerStride();
-  return column_view_t<typename Derived::Scalar>(d.data(), d.rows(), Eigen::InnerStride<>(row_step));
+  return strided_column_t<typename Derived::Scalar>(d.data(), d.rows(), Eigen::InnerStride<>(row_step));
 }
 
 /// What the kernel program reads. weight is the factor of every row's gradient: the
@@ -119,7 +119,7 @@ struct RowTermsDriver {
     operand_t<X2> b = x2.derived();
     operand_t<Y> labels = y.derived();
     operand_t<U> u = upstream.derived();
-    run_gradients(loss, inputs(a, b, labels, column_view_of(u)), g.dx1, g.dx2);
+    run_gradients(loss, inputs(a, b, labels, strided_column_of(u)), g.dx1, g.dx2);
     return g;
   }
 
@@ -169,8 +169,8 @@ struct RowTermsDriver {
   template <class A, class B, class Y, class W>
   static auto inputs(const A& a, const B& b, const Y& labels, const W& weight) {
     using In =
-        RowInputs<decltype(ordered_view_of(a)), decltype(ordered_view_of(b)), decltype(column_view_of(labels)), W>;
-    return In{ordered_view_of(a), ordered_view_of(b), column_view_of(labels), weight};
+        RowInputs<decltype(ordered_view_of(a)), decltype(ordered_view_of(b)), decltype(strided_column_of(labels)), W>;
+    return In{ordered_view_of(a), ordered_view_of(b), strided_column_of(labels), weight};
   }
 
   template <class Loss, class X1>
