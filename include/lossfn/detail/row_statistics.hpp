@@ -91,13 +91,22 @@ EIGEN_ALWAYS_INLINE void row_major_sums(Stats& out, std::index_sequence<I...>, c
 
 /// Column-major: one sweep over the columns, each column (a contiguous run) added
 /// to the running sums of all K statistics in the accumulation type, instead of
-/// Eigen's rowwise() walking across all d columns for every packet of rows.
+/// Eigen's rowwise() walking across all d columns for every packet of rows. Two
+/// columns per pass over the sums, added in column order: half the loads and stores
+/// of the sums (the compiler cannot jam the column loop itself, since the sums
+/// might alias the inputs; unjammed measured ~1.3x slower for float at 1e5 x 100).
 template <class Sums, class Stats, std::size_t... I, class... X>
 void column_major_sums(Stats& out, std::index_sequence<I...>, const X&... x) {
   using Acc = typename Stats::value_type::Scalar;
   const auto& x0 = first(x...);
   for (auto& o : out) o.setZero(x0.rows());
-  for (Eigen::Index j = 0; j < x0.cols(); ++j) {
+  Eigen::Index j = 0;
+  for (; j + 1 < x0.cols(); j += 2) {
+    ((out[I] = (out[I] + Sums::template term<I>(x.col(j).template cast<Acc>()...)) +
+               Sums::template term<I>(x.col(j + 1).template cast<Acc>()...)),
+     ...);
+  }
+  if (j < x0.cols()) {
     ((out[I] += Sums::template term<I>(x.col(j).template cast<Acc>()...)), ...);
   }
 }
