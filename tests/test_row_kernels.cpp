@@ -257,6 +257,51 @@ TEST_CASE("row kernels: distances at the edges") {
     b << 1, 2, 4, 5, 0, 0;
     check_all_distances(a, b);
   }
+  SECTION("float rows whose squares overflow or underflow a float are measured in double, either order") {
+    // per row, a term beyond the float range: squares of 3e19 (> FLT_MAX), of 1e-25
+    // (< FLT_MIN, and in the first piece of 256 columns or the second), and a NaN-free
+    // row of ordinary values; the reference is the same rows in double
+    const Eigen::Index m = 5, d = 300;
+    Plain<float, Eigen::RowMajor> a = Plain<float, Eigen::RowMajor>::Zero(m, d);
+    Plain<float, Eigen::RowMajor> b = Plain<float, Eigen::RowMajor>::Zero(m, d);
+    a(0, 0) = 3e19f;
+    b(0, 1) = 2e19f;
+    a(1, 0) = 1e-25f;
+    a(1, 1) = 2e-25f;
+    b(1, 0) = 2e-25f;
+    b(1, 1) = 1e-25f;
+    a(2, 280) = 3e19f;
+    b(2, 290) = 1e-25f;
+    a(2, 3) = 1.0f;
+    b(2, 3) = 0.5f;
+    a(3, 270) = 1e-25f;
+    b(3, 271) = 3e-25f;
+    a(4, 0) = 0.25f;
+    b(4, 299) = -0.75f;
+    const Plain<float, Eigen::ColMajor> a_col = a, b_col = b;
+    // (not check_statistics: its apply check forms sum * a in float, which overflows here)
+    check_distance<Distance::Euclidean>(a, b);
+    check_distance<Distance::SquaredEuclidean>(a, b);
+    check_distance<Distance::Cosine>(a, b);
+    check_distance<Distance::Euclidean>(a_col, b_col);
+    check_distance<Distance::SquaredEuclidean>(a_col, b_col);
+    check_distance<Distance::Cosine>(a_col, b_col);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      CAPTURE(i);
+      const Eigen::ArrayXd diff = row_of(a, i) - row_of(b, i);
+      Eigen::ArrayXd D_row(1), D_col(1);
+      auto euclidean_of = [&](const auto& x, const auto& y, Eigen::ArrayXd& D) {
+        lossfn::detail::sweep_distances<Distance::Euclidean>(
+            [&](Eigen::Index, Eigen::Index, const auto& distances) { D(0) = static_cast<double>(distances.D(0)); },
+            ordered_view_of(x.middleRows(i, 1)), ordered_view_of(y.middleRows(i, 1)));
+      };
+      euclidean_of(a, b, D_row);
+      euclidean_of(a_col, b_col, D_col);
+      const double reference = std::sqrt(diff.square().sum());
+      CHECK(D_row(0) == Approx(reference).epsilon(1e-6));
+      CHECK(D_col(0) == Approx(reference).epsilon(1e-6));
+    }
+  }
   SECTION("a float factor beyond the float range forms the products in double") {
     // k = 1e40 does not fit a float, k (a - b) = 1e40 x 1e-39 = 10 does
     Plain<float, Eigen::RowMajor> a(2, 2), b(2, 2), ga(2, 2), gb(2, 2);
