@@ -105,12 +105,10 @@ void contrastive(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index d) {
   if (R::divides_by_count && m == 0) errors |= kInvalid;
   // Cosine: |dD/dx1_i| ~ 1/|x1_i|, so a nonzero row norm below 1e-30 makes the true
   // gradient overflow float (and, below ~1e-154, the squared norm underflows double).
-  // KNOWN ISSUE (reported, contrastive.hpp): in float, the cosine gradient's factors
-  // p = t cos / |a|^2 are rounded to float before they multiply a, so they overflow
-  // for |a| below ~1e-19 and give inf or NaN where the true gradient is finite
-  // (e.g. x1 = (1e-20), x2 = (-4.8): true gradient 0, returned NaN). Until the
-  // kernel multiplies in double, float rows below 1e-15 are outside the checked domain.
-  const double min_norm = sizeof(T) < sizeof(double) ? 1e-15 : 1e-30;
+  // (The float kernel once rounded the factors t cos / |a|^2 to float, which overflowed
+  // below |a| ~ 1e-19; they are formed in double now, see test_contrastive's "cosine
+  // gradients of tiny float rows", so float is checked down to the same norm.)
+  const double min_norm = 1e-30;
   const auto norms_ok = [&](const Operand<Plain>& x) {
     if (distance != lossfn::Distance::Cosine || x.cols == 0) return true;
     for (Eigen::Index i = 0; i < x.rows; ++i) {
