@@ -9,7 +9,7 @@
 ///   static constexpr std::size_t count = K;
 ///   static constexpr std::array<bool, K> negative_terms;   per sum: may a term be < 0?
 ///   template <std::size_t I, class... X> static auto term(const X&... x);
-/// term<I> maps pieces of the inputs' rows (entry-wise array expressions of equal
+/// term\<I\> maps pieces of the inputs' rows (entry-wise array expressions of equal
 /// shape, one per input view) to the entry-wise terms of sum I.
 #pragma once
 

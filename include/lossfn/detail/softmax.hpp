@@ -22,7 +22,7 @@
 /// each of which runs, per block, the member template
 ///   RowBlock<Form, RowMode, Fixed, Z, Dense, Sparse, Grad>::run<Rows>
 /// for row-major pred: RowBlock<Form, true, 1, ...>; column-major pred: the full
-/// blocks RowBlock<Form, false, kRowBlock<S>, ...> and the tail
+/// blocks RowBlock<Form, false, kRowBlock\<S\>, ...> and the tail
 /// RowBlock<Form, false, Eigen::Dynamic, ...>. The parameters:
 ///   Z     ordered_view_traits<P>::view: Map<const Array<S, Dynamic, Dynamic, order>,
 ///         Unaligned, OuterStride<> or Stride<Dynamic, Dynamic>>, one per
@@ -30,7 +30,7 @@
 ///         the caller passes (view.hpp)
 ///   Grad  NoGrad (forward), else ordered_view_traits<G>::mutable_view of the
 ///         gradient (its own storage order, that of pred for backward)
-///   Rows  TotalRows<S> (Sum, Mean), ColumnRows<mutable view of the losses> (None's
+///   Rows  TotalRows\<S\> (Sum, Mean), ColumnRows<mutable view of the losses> (None's
 ///         forward), UpstreamRows<view of upstream> (None's backward)
 ///   Dense, Sparse (softmax_targets.hpp), with T the ordered view of the target:
 ///     CrossEntropy, class-index target:  Sparse = IndexSparse<T, S>, Dense one of
@@ -374,8 +374,8 @@ struct UpstreamRows {
 
 /// One block of rows: a single row when pred is row-major (RowMode: per-row state
 /// is a scalar, the row is visited in pieces of at most kRowPiece elements), else
-/// up to kRowBlock<S> rows (per-row state is a short array, a piece is one
-/// contiguous column piece; Fixed = kRowBlock<S> for the full blocks, sizes known
+/// up to kRowBlock\<S\> rows (per-row state is a short array, a piece is one
+/// contiguous column piece; Fixed = kRowBlock\<S\> for the full blocks, sizes known
 /// at compile time, Dynamic for the tail).
 ///
 /// Per row i, with c = D + a e_t and q the predicted distribution:
