@@ -10,39 +10,6 @@
 /// soft targets, KL's P) and a sparse part a_i at one class t_i (class-index
 /// targets), so the common case of index targets without smoothing reads one
 /// target entry per row and no K-long target row.
-///
-/// What a user call instantiates (the finite list a precompiled library can
-/// `extern template`). Every public call of CrossEntropy<R> or KLDivergence<R>
-/// (forward, backward, forward_backward, operator()) on pred of scalar S reaches
-/// one function template, once per target adapter its options can select:
-///   rowwise_kernel<Z, Dense, Sparse, Grad, Rows>(Input form, ...)
-/// which dispatches on the form to the three
-///   rowwise_kernel<Form, Z, Dense, Sparse, Grad, Rows>, Form in {Logits,
-///   Probabilities, LogProbabilities}
-/// each of which runs, per block, the member template
-///   RowBlock<Form, RowMode, Fixed, Z, Dense, Sparse, Grad>::run<Rows>
-/// for row-major pred: RowBlock<Form, true, 1, ...>; column-major pred: the full
-/// blocks RowBlock<Form, false, kRowBlock\<S\>, ...> and the tail
-/// RowBlock<Form, false, Eigen::Dynamic, ...>. The parameters:
-///   Z     ordered_view_traits<P>::view: Map<const Array<S, Dynamic, Dynamic, order>,
-///         Unaligned, OuterStride<> or Stride<Dynamic, Dynamic>>, one per
-///         (S, pred storage order, unit or general inner stride), whatever wrapper
-///         the caller passes (view.hpp)
-///   Grad  NoGrad (forward), else ordered_view_traits<G>::mutable_view of the
-///         gradient (its own storage order, that of pred for backward)
-///   Rows  TotalRows\<S\> (Sum, Mean), ColumnRows<mutable view of the losses> (None's
-///         forward), UpstreamRows<view of upstream> (None's backward)
-///   Dense, Sparse (softmax_targets.hpp), with T the ordered view of the target:
-///     CrossEntropy, class-index target:  Sparse = IndexSparse<T, S>, Dense one of
-///       NoDense (no smoothing), SmoothingDense<IndexSparse<T, S>, S, false> (smoothing),
-///       SmoothingDense<IndexSparse<T, S>, S, true> (smoothing and class weights)
-///     CrossEntropy, soft target:  Sparse = NoSparse, Dense = SoftDense<T, S, false>
-///       (no class weights) and SoftDense<T, S, true> (class weights)
-///     KLDivergence:  Sparse = NoSparse, Dense = KLDense<T, S, false> and
-///       KLDense<T, S, true> (log_target)
-/// So CrossEntropy<Mean>::forward_backward(ArrayXXf, ArrayXi, ArrayXXf) compiles 3
-/// rowwise_kernel(Input, ...), 9 rowwise_kernel<Form> and 18 RowBlock::run bodies
-/// (3 forms x 3 target adapters x full/tail block).
 #pragma once
 
 #include <Eigen/Core>
@@ -319,28 +286,28 @@ struct NoSparse {
   static constexpr bool active = false;
 };
 
-/// log q_ik up to the row's log-normaliser, for one entry: z - max for logits
-/// (the normaliser log sum exp(z - max) is added once per row), log p for
-/// probabilities, and the entry itself for log-probabilities.
-template <class S>
-S log_term_at(Input form, S z, S row_max) {
+/// log q_ik up to the row's log-normaliser: z - max for logits (the normaliser
+/// log sum exp(z - max) is added once per row), log p for probabilities, and
+/// the entry itself for log-probabilities.
+template <Input Form, class E, class M>
+auto log_term(const E& z, const M& row_max) {
+  if constexpr (Form == Input::Logits) {
+    return z - row_max;
+  } else if constexpr (Form == Input::Probabilities) {
+    static_cast<void>(row_max);
+    return z.log();
+  } else {
+    static_cast<void>(row_max);
+    return z;
+  }
+}
+template <Input Form, class S>
+S log_term_at(S z, S row_max) {
   using std::log;
-  if (form == Input::Logits) return z - row_max;
-  if (form == Input::Probabilities) return log(z);
+  if constexpr (Form == Input::Logits) return z - row_max;
+  if constexpr (Form == Input::Probabilities) return log(z);
   return z;
 }
-
-/// What the kernel knows of row i once its loss is summed, handed to the rows
-/// sink's per-row epilogue hook `record(i, result)` (before the row's gradient is
-/// written). The hook is where a reduction sums (TotalRows) or stores (ColumnRows)
-/// the loss, and where per-row extras (per-row weights, Hessian diagonals) can
-/// read the row's softmax normaliser.
-template <class A>
-struct RowResult {
-  A loss;            ///< loss_i
-  A target_mass;     ///< sum_k c_ik (logits input; 0 for the other forms)
-  A log_normaliser;  ///< log sum_k exp(z_ik - max_i) (logits input; 0 for the other forms)
-};
 
 /// Rows sink of Sum and Mean: sums the row losses; every row's gradient is scaled
 /// by the reduction's factor.
@@ -349,7 +316,7 @@ struct TotalRows {
   S scale;
   accumulator_t<S> total{0};
   S multiplier(Eigen::Index /*row*/) const { return scale; }
-  void record(Eigen::Index /*row*/, const RowResult<accumulator_t<S>>& row) { total += row.loss; }
+  void record(Eigen::Index /*row*/, accumulator_t<S> loss) { total += loss; }
 };
 
 /// Rows sink of None's forward: writes each row's loss into a column.
@@ -358,8 +325,8 @@ struct ColumnRows {
   Out& out;
   typename Out::Scalar multiplier(Eigen::Index /*row*/) const { return 0; }
   template <class A>
-  void record(Eigen::Index i, const RowResult<A>& row) {
-    out(i, 0) = static_cast<typename Out::Scalar>(row.loss);
+  void record(Eigen::Index row, A loss) {
+    out(row, 0) = static_cast<typename Out::Scalar>(loss);
   }
 };
 
@@ -369,15 +336,14 @@ struct UpstreamRows {
   const U& upstream;
   typename U::Scalar multiplier(Eigen::Index row) const { return upstream(row, 0); }
   template <class A>
-  void record(Eigen::Index /*i*/, const RowResult<A>& /*row*/) {}
+  void record(Eigen::Index /*row*/, A /*loss*/) {}
 };
 
 /// One block of rows: a single row when pred is row-major (RowMode: per-row state
 /// is a scalar, the row is visited in pieces of at most kRowPiece elements), else
-/// up to kRowBlock\<S\> rows (per-row state is a short array, a piece is one
-/// contiguous column piece; Fixed = kRowBlock\<S\> for the full blocks, sizes known
+/// up to kRowBlock<S> rows (per-row state is a short array, a piece is one
+/// contiguous column piece; Fixed = kRowBlock<S> for the full blocks, sizes known
 /// at compile time, Dynamic for the tail).
-///
 /// Per row i, with c = D + a e_t and q the predicted distribution:
 ///   loss_i = -sum_k c_ik log q_ik + extra_i, terms with c_ik = 0 are exactly 0
 ///   logits:            grad = u_i (softmax_i sum_k c_ik - c_i)
@@ -393,281 +359,190 @@ struct UpstreamRows {
 /// Likewise the logits gradient reuses the exp pass's numerators unless some row's
 /// factor u_i sum_k c_ik / sum_k exp(z_ik - max_i) is beyond kMaxExactFactor or not
 /// finite: that block's numerators are then computed again with std::exp.
-template <Input Form, bool RowMode, Eigen::Index Fixed, class Z, class Dense, class Sparse, class Grad>
-class RowBlock {
+template <Input Form, bool RowMode, Eigen::Index Fixed, class Z, class Dense, class Sparse, class Grad, class Rows>
+void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows, Eigen::Index first,
+                   Eigen::Index count) {
   using S = scalar_t<Z>;
   using Acc = accumulator_t<S>;
   using VS = std::conditional_t<RowMode, S, Eigen::Array<S, Fixed, 1, Eigen::ColMajor, kRowBlock<S>, 1>>;
   using Piece = std::conditional_t<RowMode, Eigen::Array<S, 1, Eigen::Dynamic, Eigen::RowMajor, 1, kRowPiece>, VS>;
   using Sums = RowSums<VS, Acc>;
-  static constexpr bool want_grad = !std::is_same<Grad, NoGrad>::value;
-  static constexpr bool logits_ = Form == Input::Logits;
-  static constexpr bool probabilities_ = Form == Input::Probabilities;
+  constexpr bool want_grad = !std::is_same<Grad, NoGrad>::value;
+  constexpr bool logits = Form == Input::Logits;
+  constexpr bool probabilities = Form == Input::Probabilities;
 
- public:
-  RowBlock(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Eigen::Index first, Eigen::Index count)
-      : z_(z),
-        dense_(dense),
-        sparse_(sparse),
-        grad_(grad),
-        first_(first),
-        count_(count),
-        u_(filled<VS>(count, 0)),
-        row_max_(filled<VS>(count, logits_ ? -std::numeric_limits<S>::infinity() : S(0))),
-        row_min_(filled<VS>(count, std::numeric_limits<S>::infinity())),
-        norm_(count),
-        c_sum_(count),
-        dot_(count),
-        extra_(count) {}
-
-  /// The block's losses (handed to rows.record, the per-row epilogue hook) and,
-  /// when a gradient is wanted, its gradient rows scaled by rows.multiplier.
-  template <class Rows>
-  void run(Rows& rows) {
-    dense_.begin(first_, count_);
-    for (Eigen::Index j = 0; j < count_; ++j) at(u_, j) = rows.multiplier(first_ + j);
-    if constexpr (logits_) max_sweep();
-    terms_sweep();
-    if constexpr (Dense::active) {
-      if (terms_need_guard()) guarded_terms_sweep();
-    }
-    auto total_c = c_sum_.totals();
-    auto total_dot = dot_.totals();
-    add_sparse_terms(total_c, total_dot);
-    report_rows(rows, total_c, total_dot);
-    if constexpr (want_grad) {
-      if constexpr (logits_) logits_gradient_sweep(total_c);
-      add_sparse_gradient();
-    }
-  }
-
- private:
   // the row the exp pass writes (grad) or reads (pred): its pieces after the first start aligned
-  Eigen::Index first_length() const {
+  const auto grad_row_or = [&](const auto& pred_row) {
     if constexpr (want_grad) {
-      return first_piece_length(grad_->row(first_));
+      static_cast<void>(pred_row);
+      return grad->row(first);
     } else {
-      return first_piece_length(z_.row(first_));
+      return pred_row;
     }
-  }
-
+  };
   // f(z_piece, grad_piece, line) for each piece of the block; in column mode, the
   // pieces a few columns ahead in what the sweep reads (pred, grad, target) are
-  // prefetched (row mode prefetches the next row in the terms sweep only)
-  template <class F>
-  void visit(F&& f, bool reads_pred, bool reads_grad, bool reads_target) {
+  // prefetched (row mode prefetches the next row in the exp sweep only)
+  const auto visit = [&](auto&& f, bool reads_pred, bool reads_grad, bool reads_target) {
     if constexpr (RowMode) {
-      static_cast<void>(reads_pred);
-      static_cast<void>(reads_grad);
-      static_cast<void>(reads_target);
-      const Eigen::Index k = z_.cols();
-      Eigen::Index length = std::min(k, first_length());
+      const Eigen::Index k = z.cols();
+      Eigen::Index length = std::min(k, first_piece_length(grad_row_or(z.row(first))));
       for (Eigen::Index start = 0; start < k; start += length, length = std::min(kRowPiece, k - start)) {
-        const auto zl = z_.row(first_).segment(start, length);
+        const auto zl = z.row(first).segment(start, length);
         if constexpr (want_grad) {
-          auto gl = grad_->row(first_).segment(start, length);
-          f(as_array(zl), gl, RowLine{first_, start, length});
+          auto gl = grad->row(first).segment(start, length);
+          f(as_array(zl), gl, RowLine{first, start, length});
         } else {
           NoGrad gl;
-          f(as_array(zl), gl, RowLine{first_, start, length});
+          f(as_array(zl), gl, RowLine{first, start, length});
         }
       }
     } else {
-      for (Eigen::Index k = 0; k < z_.cols(); ++k) {
-        if (reads_pred) prefetch_next<0>(z_, ColLine{first_, count_, k});
+      for (Eigen::Index k = 0; k < z.cols(); ++k) {
+        if (reads_pred) prefetch_next<0>(z, ColLine{first, count, k});
         if constexpr (Dense::active) {
-          if (reads_target) dense_.prefetch(ColLine{first_, count_, k});
+          if (reads_target) dense.prefetch(ColLine{first, count, k});
         }
         if constexpr (want_grad) {
-          if (reads_grad) prefetch_next<1>(*grad_, ColLine{first_, count_, k});
+          if (reads_grad) prefetch_next<1>(*grad, ColLine{first, count, k});
         }
-        const auto zl = z_.template block<Fixed, 1>(first_, k, count_, 1);
+        const auto zl = z.template block<Fixed, 1>(first, k, count, 1);
         if constexpr (want_grad) {
-          auto gl = grad_->template block<Fixed, 1>(first_, k, count_, 1);
-          f(as_array(zl), gl, ColLine{first_, count_, k});
+          auto gl = grad->template block<Fixed, 1>(first, k, count, 1);
+          f(as_array(zl), gl, ColLine{first, count, k});
         } else {
           NoGrad gl;
-          f(as_array(zl), gl, ColLine{first_, count_, k});
+          f(as_array(zl), gl, ColLine{first, count, k});
         }
       }
     }
-  }
+  };
 
-  /// Logits: each row's max, subtracted before exp.
-  void max_sweep() {
-    visit([&](const auto& za, auto&, auto) { max_line(row_max_, za); }, true, false, false);
-  }
+  dense.begin(first, count);
+  VS u = filled<VS>(count, 0);  // the gradient's multiplier per row
+  for (Eigen::Index j = 0; j < count; ++j) at(u, j) = rows.multiplier(first + j);
+  // logits: the row max; probabilities: the row min (below the smallest normal: guarded sum)
+  VS row_max = filled<VS>(count, logits ? -std::numeric_limits<S>::infinity() : S(0));
+  VS row_min = filled<VS>(count, std::numeric_limits<S>::infinity());
+  if constexpr (logits) visit([&](const auto& za, auto&, auto) { max_line(row_max, za); }, true, false, false);
 
-  /// The one pass every form takes: the softmax normaliser sum_k exp(z_ik - max_i)
-  /// (logits; the numerators are kept in the gradient for the gradient sweep), the
-  /// unguarded terms sum_k D_ik log q_ik, the target's own term (KL) and, for
-  /// probabilities and log-probabilities, the dense part of the gradient.
-  void terms_sweep() {
-    visit(
-        [&](const auto& za, auto& gl, auto line) {
-          if constexpr (RowMode) {
-            prefetch_next<0>(z_, line);
-            if constexpr (want_grad) prefetch_next<1>(*grad_, line);
-          }
-          if constexpr (logits_) {
-            if constexpr (want_grad) {
-              assign(gl, (za - row_max_).exp());  // exp(z - max), kept for the gradient sweep
-              norm_.add(as_array(gl));
-            } else {
-              norm_.add((za - row_max_).exp());
-            }
-          }
-          if constexpr (Dense::active) {
-            d_ = dense_.line(line);
-            if constexpr (probabilities_) {
-              dot_.add(d_ * za.log());
-              min_line(row_min_, za);
-              if constexpr (want_grad) assign(gl, -(u_ * d_) / za);
-            } else {
-              if constexpr (logits_) c_sum_.add(d_);
-              dot_.add(d_ * (za - row_max_));  // row_max_ is 0 for log-probabilities
-              if constexpr (want_grad) {
-                if constexpr (!logits_) assign(gl, -(u_ * d_));
-              }
-            }
-            if constexpr (Dense::has_extra) extra_.add(dense_.extra(line, d_));
-          } else if constexpr (want_grad) {
-            if constexpr (!logits_) gl.setZero();
-          }
-        },
-        true, want_grad, true);
-  }
-
-  /// Whether the unguarded terms sum must be taken again: not finite, or (for
-  /// probabilities) some q below the smallest normal number or some u_i not finite
-  /// (u x 0 in -u d / p would be NaN where d = 0).
-  bool terms_need_guard() {
-    return !all_finite(dot_.totals()) || (probabilities_ && (any_below_normal(row_min_) || !all_finite(u_)));
-  }
-
-  /// The terms again with a select, so that a term with D_ik = 0 is exactly 0.
-  void guarded_terms_sweep() {
-    dot_.reset();
-    visit(
-        [&](const auto& za, auto& gl, auto line) {
-          // the expression, not the buffer: select evaluates it one scalar at a time,
-          // with std::exp and std::log
-          const auto dl = dense_.line(line);
-          if constexpr (probabilities_) {
-            dot_.add((dl != S(0)).select(dl * za.log(), S(0)));
-            if constexpr (want_grad) assign(gl, (dl != S(0)).select(-(u_ * dl) / za, S(0)));
+  Sums norm(count), c_sum(count), dot(count), extra(count);
+  Piece d;  // a piece's target weights D, evaluated once
+  visit(
+      [&](const auto& za, auto& gl, auto line) {
+        if constexpr (RowMode) {
+          prefetch_next<0>(z, line);
+          if constexpr (want_grad) prefetch_next<1>(*grad, line);
+        }
+        if constexpr (logits) {
+          if constexpr (want_grad) {
+            assign(gl, (za - row_max).exp());  // exp(z - max), kept for the gradient pass
+            norm.add(as_array(gl));
           } else {
-            dot_.add((dl != S(0)).select(dl * (za - row_max_), S(0)));
+            norm.add((za - row_max).exp());
           }
-        },
-        true, want_grad && probabilities_, true);
-  }
-
-  /// The sparse part a_i at class t_i (class-index targets), one entry per row.
-  template <class T>
-  void add_sparse_terms(T& total_c, T& total_dot) const {
-    if constexpr (Sparse::active) {
-      for (Eigen::Index j = 0; j < count_; ++j) {
-        Eigen::Index t = 0;
-        S a(0);
-        if (!sparse_.get(first_ + j, t, a)) continue;
-        at(total_c, j) += static_cast<Acc>(a);
-        at(total_dot, j) +=
-            static_cast<Acc>(a) * static_cast<Acc>(log_term_at(Form, z_(first_ + j, t), S(at(row_max_, j))));
-      }
-    } else {
-      static_cast<void>(total_c);
-      static_cast<void>(total_dot);
-    }
-  }
-
-  /// Each row's loss, to the epilogue hook.
-  template <class Rows, class T>
-  void report_rows(Rows& rows, const T& total_c, const T& total_dot) {
-    const auto& total_extra = extra_.totals();
-    const auto& total_norm = norm_.totals();
-    for (Eigen::Index j = 0; j < count_; ++j) {
-      using std::log;
-      RowResult<Acc> row{at(total_extra, j) - at(total_dot, j), Acc(0), Acc(0)};
-      if constexpr (logits_) {
-        row.target_mass = at(total_c, j);
-        row.log_normaliser = log(at(total_norm, j));
-        row.loss += row.target_mass * row.log_normaliser;
-      }
-      rows.record(first_ + j, row);
-    }
-  }
-
-  /// Logits: grad = u (exp(z - max) factor - D) with factor = sum_k c_k / sum_k
-  /// exp(z_k - max), from the numerators the terms sweep left in the gradient.
-  template <class T>
-  void logits_gradient_sweep(const T& total_c) {
-    const auto& total_norm = norm_.totals();
-    VS factor = filled<VS>(count_, 0);  // u sum_k c_k / sum_k exp(z_k - max)
-    for (Eigen::Index j = 0; j < count_; ++j)
-      at(factor, j) = static_cast<S>(static_cast<Acc>(at(u_, j)) * at(total_c, j) / at(total_norm, j));
-    if (!any_beyond(factor, kMaxExactFactor<S>)) {
+        }
+        if constexpr (Dense::active) {
+          d = dense.line(line);
+          if constexpr (logits) c_sum.add(d);
+          dot.add(d * log_term<Form>(za, row_max));
+          if constexpr (Dense::has_extra) extra.add(dense.extra(line, d));
+          if constexpr (probabilities) min_line(row_min, za);
+          if constexpr (want_grad && probabilities) assign(gl, -(u * d) / za);
+          if constexpr (want_grad && Form == Input::LogProbabilities) assign(gl, -(u * d));
+        } else if constexpr (want_grad && !logits) {
+          gl.setZero();
+        }
+      },
+      true, want_grad, true);
+  if constexpr (Dense::active) {
+    // also when u is not finite: u x 0 in -u d / p would be NaN where d = 0
+    if (!all_finite(dot.totals()) || (probabilities && (any_below_normal(row_min) || !all_finite(u)))) {
+      dot.reset();
       visit(
-          [&](const auto&, auto& gl, auto line) {
-            if constexpr (Dense::active) {
-              assign(gl, as_array(gl) * factor - u_ * dense_.line(line));
-            } else {
-              assign(gl, as_array(gl) * factor);
-            }
+          [&](const auto& za, auto& gl, auto line) {
+            // the expression, not the buffer: select evaluates it one scalar at a time,
+            // with std::exp and std::log
+            const auto dl = dense.line(line);
+            dot.add((dl != S(0)).select(dl * log_term<Form>(za, row_max), S(0)));
+            if constexpr (want_grad && probabilities) assign(gl, (dl != S(0)).select(-(u * dl) / za, S(0)));
           },
-          false, true, Dense::active);
-    } else {
-      exact_logits_gradient_sweep(factor);
+          true, want_grad && probabilities, true);
     }
   }
 
-  /// A factor that would magnify the vectorised exp's floor (see kMaxExactFactor):
-  /// the numerators again from z, with std::exp one scalar at a time (a unaryExpr
-  /// has no packet path), so the gradient does not depend on the buffer's alignment.
-  void exact_logits_gradient_sweep(const VS& factor) {
-    const auto exact_exp = [](S x) {
-      using std::exp;
-      return exp(x);
-    };
-    visit(
-        [&](const auto& za, auto& gl, auto line) {
-          if constexpr (Dense::active) {
-            assign(gl, (za - row_max_).unaryExpr(exact_exp) * factor - u_ * dense_.line(line));
-          } else {
-            assign(gl, (za - row_max_).unaryExpr(exact_exp) * factor);
-          }
-        },
-        true, true, Dense::active);
+  auto total_c = c_sum.totals();
+  auto total_dot = dot.totals();
+  if constexpr (Sparse::active) {
+    for (Eigen::Index j = 0; j < count; ++j) {
+      Eigen::Index t = 0;
+      S a(0);
+      if (!sparse.get(first + j, t, a)) continue;
+      at(total_c, j) += static_cast<Acc>(a);
+      at(total_dot, j) += static_cast<Acc>(a) * static_cast<Acc>(log_term_at<Form>(z(first + j, t), S(at(row_max, j))));
+    }
+  }
+  {
+    const auto& total_extra = extra.totals();
+    const auto& total_norm = norm.totals();
+    for (Eigen::Index j = 0; j < count; ++j) {
+      using std::log;
+      Acc loss = at(total_extra, j) - at(total_dot, j);
+      if constexpr (logits) loss += at(total_c, j) * log(at(total_norm, j));
+      rows.record(first + j, loss);
+    }
   }
 
-  /// The sparse part's gradient, one entry per row.
-  void add_sparse_gradient() {
+  if constexpr (want_grad) {
+    if constexpr (logits) {
+      const auto& total_norm = norm.totals();
+      VS factor = filled<VS>(count, 0);  // u sum_k c_k / sum_k exp(z_k - max)
+      for (Eigen::Index j = 0; j < count; ++j)
+        at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(total_c, j) / at(total_norm, j));
+      if (!any_beyond(factor, kMaxExactFactor<S>)) {
+        visit(
+            [&](const auto&, auto& gl, auto line) {
+              if constexpr (Dense::active) {
+                assign(gl, as_array(gl) * factor - u * dense.line(line));
+              } else {
+                assign(gl, as_array(gl) * factor);
+              }
+            },
+            false, true, Dense::active);
+      } else {
+        // a factor that would magnify the vectorised exp's floor (see kMaxExactFactor):
+        // the numerators again from z, with std::exp one scalar at a time (a unaryExpr
+        // has no packet path), so the gradient does not depend on the buffer's alignment
+        const auto exact_exp = [](S x) {
+          using std::exp;
+          return exp(x);
+        };
+        visit(
+            [&](const auto& za, auto& gl, auto line) {
+              if constexpr (Dense::active) {
+                assign(gl, (za - row_max).unaryExpr(exact_exp) * factor - u * dense.line(line));
+              } else {
+                assign(gl, (za - row_max).unaryExpr(exact_exp) * factor);
+              }
+            },
+            true, true, Dense::active);
+      }
+    }
     if constexpr (Sparse::active) {
-      for (Eigen::Index j = 0; j < count_; ++j) {
+      for (Eigen::Index j = 0; j < count; ++j) {
         Eigen::Index t = 0;
         S a(0);
-        if (!sparse_.get(first_ + j, t, a)) continue;
-        const Eigen::Index i = first_ + j;
-        if constexpr (probabilities_) {
-          grad_->coeffRef(i, t) -= at(u_, j) * a / z_(i, t);
+        if (!sparse.get(first + j, t, a)) continue;
+        const Eigen::Index i = first + j;
+        if constexpr (probabilities) {
+          grad->coeffRef(i, t) -= at(u, j) * a / z(i, t);
         } else {
-          grad_->coeffRef(i, t) -= at(u_, j) * a;
+          grad->coeffRef(i, t) -= at(u, j) * a;
         }
       }
     }
   }
-
-  const Z& z_;
-  Dense& dense_;
-  const Sparse& sparse_;
-  Grad* grad_;
-  Eigen::Index first_, count_;
-  VS u_;        // the gradient's multiplier per row
-  VS row_max_;  // logits: the row max; 0 otherwise
-  VS row_min_;  // probabilities: the row min (below the smallest normal: guarded sum)
-  Sums norm_, c_sum_, dot_, extra_;
-  Piece d_;  // a piece's target weights D, evaluated once
-};
+}
 
 /// The whole kernel: every row of z once, in blocks that follow z's storage order.
 /// grad is nullptr (with Grad = NoGrad) when only the losses are wanted.
@@ -675,22 +550,17 @@ template <Input Form, class Z, class Dense, class Sparse, class Grad, class Rows
 void rowwise_kernel(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows) {
   const Eigen::Index m = z.rows();
   if constexpr (bool(Z::IsRowMajor)) {
-    for (Eigen::Index i = 0; i < m; ++i)
-      RowBlock<Form, true, 1, Z, Dense, Sparse, Grad>(z, dense, sparse, grad, i, 1).run(rows);
+    for (Eigen::Index i = 0; i < m; ++i) rowwise_block<Form, true, 1>(z, dense, sparse, grad, rows, i, 1);
   } else {
     constexpr Eigen::Index block = kRowBlock<scalar_t<Z>>;
     Eigen::Index first = 0;
     for (; first + block <= m; first += block)
-      RowBlock<Form, false, block, Z, Dense, Sparse, Grad>(z, dense, sparse, grad, first, block).run(rows);
-    if (first < m)
-      RowBlock<Form, false, Eigen::Dynamic, Z, Dense, Sparse, Grad>(z, dense, sparse, grad, first, m - first).run(rows);
+      rowwise_block<Form, false, block>(z, dense, sparse, grad, rows, first, block);
+    if (first < m) rowwise_block<Form, false, Eigen::Dynamic>(z, dense, sparse, grad, rows, first, m - first);
   }
 }
 
-/// Runs the kernel for the input form chosen at run time. The form stays a template
-/// parameter of the block: with the form a run-time value tested once per piece (one
-/// block body for the three forms) the unit of one CrossEntropy call compiled 10-15%
-/// faster, but GCC 12 -O3 ran KLDivergence with logits 10-30% slower (the larger body).
+/// Runs the kernel for the input form chosen at run time.
 template <class Z, class Dense, class Sparse, class Grad, class Rows>
 void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows) {
   switch (form) {
