@@ -4,15 +4,16 @@
 
 #include <Eigen/Core>
 
+#include <array>
 #include <cmath>
 #include <string>
 #include <type_traits>
 
 #include "detail/accumulate.hpp"
 #include "detail/checks.hpp"
+#include "detail/driver.hpp"
 #include "detail/row_distance.hpp"
 #include "detail/row_statistics.hpp"
-#include "detail/row_terms_driver.hpp"
 #include "errors.hpp"
 #include "options.hpp"
 #include "reduction.hpp"
@@ -63,7 +64,7 @@ auto sweep(double margin, const In& in, Out out) {
         const Buf loss = Acc(0.5) * dissimilar.select(hinge.square(), D.square());
         total += loss.sum();
         if constexpr (!std::is_same<decltype(out.terms), Skip>::value) {
-          out.terms.segment(r0, n) = loss.template cast<S>();
+          out.terms.middleRows(r0, n) = loss.template cast<S>();
         }
         if constexpr (!std::is_same<decltype(out.dx1), Skip>::value) {
           Buf w;
@@ -157,7 +158,7 @@ class Contrastive {
   /// L = R_i l_i. Sum/Mean: a scalar of x1's type; None: the m x 1 column of l_i.
   template <class X1, class X2, class Y>
   auto forward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y) const {
-    return detail::RowTermsDriver::forward(*this, x1, x2, y);
+    return detail::Driver::forward(*this, x1, x2, y);
   }
 
   /// Sum/Mean: {dL/dx1, dL/dx2}, each of x1's plain type, dL/dx = w dl/dD dD/dx with w = 1 or 1/m.
@@ -165,7 +166,7 @@ class Contrastive {
   ContrastiveGradients<typename X1::PlainObject> backward(const Eigen::DenseBase<X1>& x1,
                                                           const Eigen::DenseBase<X2>& x2,
                                                           const Eigen::DenseBase<Y>& y) const {
-    return detail::RowTermsDriver::backward(*this, x1, x2, y);
+    return detail::Driver::backward(*this, x1, x2, y);
   }
 
   /// None: the vector-Jacobian products {sum_i upstream_i dl_i/dx1, ... /dx2}; upstream is m x 1.
@@ -173,7 +174,7 @@ class Contrastive {
   ContrastiveGradients<typename X1::PlainObject> backward(const Eigen::DenseBase<X1>& x1,
                                                           const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
                                                           const Eigen::DenseBase<U>& upstream) const {
-    return detail::RowTermsDriver::backward(*this, x1, x2, y, upstream);
+    return detail::Driver::backward_upstream(*this, upstream, x1, x2, y);
   }
 
   /// Sum/Mean, one pass: returns L and writes dL/dx1 into g1 and dL/dx2 into g2 (an
@@ -182,7 +183,7 @@ class Contrastive {
   template <class X1, class X2, class Y, class G1, class G2>
   S<X1> forward_backward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
                          const Eigen::DenseBase<G1>& g1, const Eigen::DenseBase<G2>& g2) const {
-    return detail::RowTermsDriver::forward_backward(*this, x1, x2, y, g1, g2);
+    return detail::Driver::forward_backward(*this, detail::outputs(g1, g2), x1, x2, y);
   }
 
   /// Same as forward.
@@ -192,27 +193,70 @@ class Contrastive {
   }
 
  private:
-  friend struct detail::RowTermsDriver;
-  static constexpr const char* row_operand_name = "labels";
+  // ---- the call driver's hooks (detail/driver.hpp) ----
+  friend struct detail::Driver;
+  static constexpr detail::Terms terms = detail::Terms::per_row;
+  static constexpr const char* first = "x1";
+  static constexpr std::array<const char*, 2> gradient_names{{"g1", "g2"}};
   template <class P>
   using gradients = ContrastiveGradients<P>;
 
-  /// The labels' own checks (after the shapes): an arithmetic type, each 0 or 1.
-  template <class Y>
-  void check_rows(const char* function, const Y& labels) const {
+  template <class X1, class X2, class Y>
+  static void check(const char* function, const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
+                    const Eigen::DenseBase<Y>& labels) {
+    detail::require_same_scalar<X1, X2>();
     static_assert(std::is_arithmetic<S<Y>>::value,
                   "lossfn: Contrastive labels must have an arithmetic scalar type (integer or floating point)");
-    for (Eigen::Index i = 0; i < labels.rows(); ++i) {
-      const auto v = labels.coeff(i, 0);
-      if (!(v == S<Y>(0) || v == S<Y>(1))) {
+    detail::check_same_shape(name, function, "x1", x1, "x2", x2);
+    detail::check_column_per_row(name, function, "x1", x1, "labels", labels);
+  }
+  /// x1 and x2 as ordered views (storage order and unit inner stride kept at compile
+  /// time, so the row pieces stay vectorised), the labels as a strided column.
+  template <class A, class B, class Y>
+  static auto inputs(const A& a, const B& b, const Y& labels) {
+    using In = detail::RowInputs<decltype(detail::ordered_view_of(a)), decltype(detail::ordered_view_of(b)),
+                                 decltype(detail::strided_column_of(labels)), detail::Skip>;
+    return In{detail::ordered_view_of(a), detail::ordered_view_of(b), detail::strided_column_of(labels), {}};
+  }
+  /// Every label exactly 0 or 1 (else std::out_of_range naming the row and the value).
+  template <class In>
+  static double count(const char* function, const In& in) {
+    for (Eigen::Index i = 0; i < in.row.rows(); ++i) {
+      const auto v = in.row.coeff(i);
+      using Y = std::decay_t<decltype(v)>;
+      if (!(v == Y(0) || v == Y(1))) {
         detail::raise(error_kind::out_of_range, detail::where(name, function) + "label at row " + std::to_string(i) +
                                                     " is " + detail::number_string(static_cast<double>(v)) +
                                                     " (expected 0 = similar pair or 1 = dissimilar pair)");
       }
     }
+    return static_cast<double>(in.x1.rows());
+  }
+  template <class G>
+  static auto output_view(G& out) {
+    return detail::ordered_mut_view_of(out);
+  }
+  template <class U>
+  static auto upstream_view(const U& upstream) {
+    return detail::strided_column_of(upstream);
+  }
+  /// The kernel program's views for one call, then rows().
+  template <class In, class W>
+  auto run(const In& in, const W& work) const {
+    const detail::RowInputs<decltype(in.x1), decltype(in.x2), decltype(in.row), decltype(work.factor)> with_weight{
+        in.x1, in.x2, in.row, work.factor};
+    if constexpr (W::writes_gradients) {
+      using G1 = std::tuple_element_t<0, decltype(work.grad)>;
+      using G2 = std::tuple_element_t<1, decltype(work.grad)>;
+      return rows(with_weight,
+                  detail::RowOutputs<detail::Skip, G1, G2>{{}, std::get<0>(work.grad), std::get<1>(work.grad)});
+    } else {
+      return rows(with_weight,
+                  detail::RowOutputs<decltype(work.terms), detail::Skip, detail::Skip>{work.terms, {}, {}});
+    }
   }
 
-  /// The kernel program (RowTermsDriver): the one switch on the distance per call;
+  /// The kernel program: the one switch on the distance per call;
   /// the kernels are compiled per distance.
   template <class In, class Out>
   auto rows(const In& in, const Out& out) const {

@@ -218,12 +218,13 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
 
  private:
   friend class detail::RowwiseLoss<CrossEntropy<Reduction>, Reduction>;
+  friend struct detail::Driver;
 
   template <class T>
   static constexpr bool index_target = std::is_integral<detail::scalar_t<T>>::value;
 
   template <class P, class T>
-  void check_call(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+  void check(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
     detail::require_same_scalar<P, P>();  // pred is floating point
     if constexpr (index_target<T>) {
       detail::check_column_per_row(name, function, "pred", pred, "target", target);
@@ -247,7 +248,7 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
 
   /// Checks every index target and returns what Mean divides by.
   template <class P, class T>
-  double count(const char* function, const P& pred, const T& target) const {
+  double divisor(const char* function, const P& pred, const T& target) const {
     if constexpr (!index_target<T>) {
       static_cast<void>(function);
       static_cast<void>(target);
@@ -277,7 +278,7 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
   }
 
   template <class Z, class T, class Grad, class Rows>
-  void run(const Z& z, const T& target, Grad* grad, Rows& rows) const {
+  void kernel(const Z& z, const T& target, Grad* grad, Rows& rows) const {
     using S = detail::scalar_t<Z>;
     const Eigen::ArrayXd& w = options_.class_weights;
     const double eps = options_.label_smoothing;

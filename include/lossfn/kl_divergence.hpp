@@ -115,21 +115,22 @@ class KLDivergence : public detail::RowwiseLoss<KLDivergence<Reduction>, Reducti
 
  private:
   friend class detail::RowwiseLoss<KLDivergence<Reduction>, Reduction>;
+  friend struct detail::Driver;
 
   template <class P, class T>
-  void check_call(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+  void check(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
     detail::require_same_scalar<P, T>();
     detail::check_same_shape(name, function, "pred", pred, "target", target);
     detail::check_classes(name, function, pred);
   }
 
   template <class P, class T>
-  double count(const char* /*function*/, const P& pred, const T& /*target*/) const {
+  double divisor(const char* /*function*/, const P& pred, const T& /*target*/) const {
     return static_cast<double>(pred.rows());
   }
 
   template <class Z, class T, class Grad, class Rows>
-  void run(const Z& z, const T& target, Grad* grad, Rows& rows) const {
+  void kernel(const Z& z, const T& target, Grad* grad, Rows& rows) const {
     using S = detail::scalar_t<Z>;
     const detail::NoSparse sparse;
     if (options_.log_target) {

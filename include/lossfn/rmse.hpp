@@ -39,10 +39,11 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
 
  private:
   friend struct detail::Driver;
+  friend class detail::ElementwiseLoss<RMSE<Reduction>, Reduction>;
   template <class S>
   using Acc = detail::accumulator_t<S>;
 
-  // The kernel programs of the call driver (detail/driver.hpp). The root is needed
+  // The kernel programs ElementwiseLoss::run picks (detail/elementwise.hpp). The root is needed
   // before any gradient entry, so the gradient is written in a second pass (the
   // first reads pred and target only).
 

@@ -1,18 +1,24 @@
 /// @file
 /// The call driver: the one place that turns a public call (forward, backward,
-/// forward_backward) into checks, the count of terms, output preparation, a kernel
-/// run over canonical views and the reduction's scale.
+/// backward with upstream, forward_backward) into checks, the count of terms,
+/// output preparation, a kernel run over canonical views and the reduction's scale.
+/// Every loss goes through it, whatever its arguments (pred and target; two
+/// embeddings and labels; ...) and wherever its terms are (one per entry of pred,
+/// or one per row).
 ///
-/// A loss hands the driver itself; the driver calls back the loss's kernel
-/// programs (see Driver), which see only canonical views (detail/view.hpp): the
-/// wrapper types of the caller's arguments stop here, so the kernels are compiled
-/// once per scalar type, not once per Array / Matrix / Map / Block / Ref mix.
+/// A loss supplies its math as hooks the driver calls back (see Driver); the kernel
+/// program sees only views (detail/view.hpp), so the wrapper types of the caller's
+/// arguments stop here and the kernels are compiled once per scalar type and
+/// storage pattern, not once per Array / Matrix / Map / Block / Ref mix.
 #pragma once
 
 #include <Eigen/Core>
 
 #include <array>
 #include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "accumulate.hpp"
 #include "checks.hpp"
@@ -22,125 +28,280 @@
 namespace lossfn {
 namespace detail {
 
-/// What a kernel program reads: the inputs, each a canonical view of pred's shape
-/// (pred, target, then any further input such as the upstream gradient of None).
-///
-/// Issue 12 adds the weights here as one more member (a view broadcast to pred's
-/// shape by its steps, see broadcast()), defaulted so that today's programs and
-/// their brace initialisers stay valid.
-template <class S, std::size_t N>
-struct Inputs {
-  std::array<view_t<S>, N> x;  ///< pred first
+/// Where a loss's terms are. It fixes what Mean counts, what None's forward returns
+/// and the shape None's backward takes its upstream gradient in.
+enum class Terms {
+  per_entry,  ///< one term per entry of the first argument (MSE, Huber, ...): None returns its shape
+  per_row     ///< one term per row (CrossEntropy, Contrastive, ...): None returns an m x 1 column
 };
 
-/// What a kernel program writes: one array per differentiated input (dL/dpred,
-/// then e.g. dL/dvar for a loss of several inputs), or the per-term losses of None.
-///
-/// Issue 12 adds the Hessian diagonals as a second array of the same length
-/// (`hess`), written by the programs that are asked for it.
-template <class S, std::size_t N>
-struct Outputs {
-  std::array<mut_view_t<S>, N> grad;  ///< grad[k] = d(loss)/d(input k), or the per-term values of None
+/// Placeholder for an output a call does not write.
+struct Skip {};
+
+/// What one call asks of a loss's kernel program (Loss::run):
+///   Sums     whether it returns the sum of the terms (else its return value is unused)
+///   TermsOut a view for None's per-term losses, or Skip
+///   Factor   each term's gradient factor: the reduction's scale (the accumulation
+///            type: 1 for Sum, 1/count for Mean) or None's upstream (a view)
+///   Grads    one writable view per differentiated input, in argument order; none
+///            when no gradient is asked for
+/// Issue 12 adds the Hessian diagonals here (one view per differentiated input).
+template <bool Sums, class TermsOut, class Factor, class... Grads>
+struct Work {
+  static constexpr bool sums = Sums;
+  static constexpr bool writes_gradients = sizeof...(Grads) > 0;
+  static constexpr bool writes_terms = !std::is_same<TermsOut, Skip>::value;
+  static constexpr bool has_upstream = !std::is_arithmetic<Factor>::value;
+  TermsOut terms;
+  Factor factor;
+  std::tuple<Grads...> grad;
 };
 
-/// The driver of the losses whose arguments all have pred's shape.
-///
-/// A Loss provides `name`, `reduction` and these kernel programs (S the scalar,
-/// Acc = accumulator_t<S>, scale the reduction's factor):
-///   Acc  total(const Inputs<S, 2>&)                                   sum of the terms
-///   Acc  total_and_gradient(const Inputs<S, 2>&, const Outputs<S, 1>&, Acc scale)
-///   void gradient(const Inputs<S, 2>&, const Outputs<S, 1>&, Acc scale)
-///   void terms(const Inputs<S, 2>&, const Outputs<S, 1>&)             None's forward
-///   void vjp(const Inputs<S, 3>&, const Outputs<S, 1>&)               None's backward
-///   static Acc finish(Acc total, Acc scale)                           the reduced loss
-/// and grants the driver access (`friend struct detail::Driver`).
+/// A column of one value per row, of P's kind (Array or Matrix): None's per-row terms.
+template <class P>
+using column_t =
+    std::conditional_t<std::is_base_of<Eigen::ArrayBase<P>, P>::value, Eigen::Array<scalar_t<P>, Eigen::Dynamic, 1>,
+                       Eigen::Matrix<scalar_t<P>, Eigen::Dynamic, 1>>;
+
+/// The caller's gradient outputs of forward_backward, in argument order.
+template <class... G>
+std::tuple<const Eigen::DenseBase<G>&...> outputs(const Eigen::DenseBase<G>&... g) {
+  return std::tuple<const Eigen::DenseBase<G>&...>(g...);
+}
+
+/// The driver. A Loss provides
+///   name, reduction                       its name in messages, its reduction policy
+///   static constexpr Terms terms          where its terms are
+///   static constexpr const char* first    the name of its first argument in messages ("pred", "x1")
+///   static constexpr std::array<const char*, N> gradient_names
+///                                          forward_backward's output names: N = the
+///                                          number of differentiated inputs (the first N
+///                                          arguments, all of the first one's shape)
+///   template <class P> using gradients    what backward returns for N > 1 (an aggregate of N P's)
+/// and these hooks, private with `friend struct detail::Driver`:
+///   void check(const char* function, const Eigen::DenseBase<A>&... args) const
+///       the compile-time and shape checks of its arguments
+///   auto inputs(const operand_t<A>&... ops) const
+///       the views its kernel reads (ops live for the whole call)
+///   double count(const char* function, const In& in) const
+///       the O(m) checks that read values (labels, class indices), and what Mean
+///       divides by; 0 makes the loss and every gradient 0
+///   static auto output_view(G& out), static auto upstream_view(const U& upstream)
+///       the views of its outputs (gradients, None's terms) and of None's upstream
+///   Acc run(const In& in, const Work<...>& work) const
+///       the kernel program (Acc = accumulator_t of the scalar)
+///   optionally static Acc finish(Acc total, Acc scale)
+///       the reduced loss from the sum of the terms (default total x scale; RMSE's root)
+/// Every check runs before anything is written.
 struct Driver {
-  template <class Loss, class P, class T>
-  static auto forward(const Loss& loss, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) {
+  /// Sum/Mean: the reduced loss. None: the per-term losses (first argument's shape,
+  /// or a column per row).
+  template <class Loss, class... A>
+  static auto forward(const Loss& loss, const Eigen::DenseBase<A>&... args) {
     using R = typename Loss::reduction;
+    using P = first_t<A...>;
     using S = scalar_t<P>;
     using Acc = accumulator_t<S>;
-    static_assert(same_scalar<P, T>::value);
-    check_same_shape(Loss::name, "forward", "pred", pred.rows(), pred.cols(), "target", target.rows(), target.cols());
-    if constexpr (R::reduces) check_terms<R>(Loss::name, "forward", pred.size());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    const Inputs<S, 2> in{{view_of(p), view_of(t)}};
-    if constexpr (R::reduces) {
-      const Acc scale = R::scale(static_cast<Acc>(pred.size()));
-      return static_cast<S>(Loss::finish(loss.total(in), scale));
-    } else {
-      typename P::PlainObject out;
-      out.resize(pred.rows(), pred.cols());
-      loss.terms(in, Outputs<S, 1>{{mut_view_of(out)}});
-      return out;
-    }
+    const auto& x = first_of(args...);
+    loss.check("forward", args...);
+    check_terms<R>(Loss::name, "forward", term_count<Loss>(x));
+    return with_inputs(
+        loss, "forward",
+        [&](const auto& in, Acc scale) {
+          if constexpr (R::reduces) {
+            const Acc total = loss.run(in, Work<true, Skip, Acc>{{}, scale, {}});
+            return static_cast<S>(finish<Loss>(total, scale));
+          } else {
+            auto terms = per_term<Loss, P>(x);
+            loss.run(in, Work<false, decltype(Loss::output_view(terms)), Acc>{Loss::output_view(terms), scale, {}});
+            return terms;
+          }
+        },
+        args...);
   }
 
-  template <class Loss, class P, class T>
-  static typename P::PlainObject backward(const Loss& loss, const Eigen::DenseBase<P>& pred,
-                                          const Eigen::DenseBase<T>& target) {
+  /// Sum/Mean: the gradient of every differentiated input (one plain object of the
+  /// first argument's type, or the loss's gradients aggregate).
+  template <class Loss, class... A>
+  static auto backward(const Loss& loss, const Eigen::DenseBase<A>&... args) {
     using R = typename Loss::reduction;
     static_assert(R::reduces,
-                  "lossfn: with the None reduction, backward takes the upstream gradient: "
-                  "backward(pred, target, upstream)");
-    using S = scalar_t<P>;
-    using Acc = accumulator_t<S>;
-    static_assert(same_scalar<P, T>::value);
-    check_same_shape(Loss::name, "backward", "pred", pred.rows(), pred.cols(), "target", target.rows(), target.cols());
-    check_terms<R>(Loss::name, "backward", pred.size());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    typename P::PlainObject out;
-    out.resize(pred.rows(), pred.cols());
-    loss.gradient(Inputs<S, 2>{{view_of(p), view_of(t)}}, Outputs<S, 1>{{mut_view_of(out)}},
-                  R::scale(static_cast<Acc>(pred.size())));
-    return out;
+                  "lossfn: with the None reduction, backward takes the upstream gradient as its last argument");
+    using P = first_t<A...>;
+    using Acc = accumulator_t<scalar_t<P>>;
+    const auto& x = first_of(args...);
+    loss.check("backward", args...);
+    check_terms<R>(Loss::name, "backward", term_count<Loss>(x));
+    return with_inputs(
+        loss, "backward",
+        [&](const auto& in, Acc scale) {
+          return gradients<Loss, P>(x, [&](auto&&... g) {
+            loss.run(in,
+                     Work<false, Skip, Acc, decltype(Loss::output_view(g))...>{{}, scale, {Loss::output_view(g)...}});
+          });
+        },
+        args...);
   }
 
-  template <class Loss, class P, class T, class U>
-  static typename P::PlainObject backward(const Loss& loss, const Eigen::DenseBase<P>& pred,
-                                          const Eigen::DenseBase<T>& target, const Eigen::DenseBase<U>& upstream) {
+  /// None: the vector-Jacobian products sum_i upstream_i d(term_i)/d(input), upstream
+  /// of the terms' shape.
+  template <class Loss, class U, class... A>
+  static auto backward_upstream(const Loss& loss, const Eigen::DenseBase<U>& upstream,
+                                const Eigen::DenseBase<A>&... args) {
     static_assert(!Loss::reduction::reduces,
-                  "lossfn: backward(pred, target, upstream) is for the None reduction; "
-                  "Sum and Mean take backward(pred, target)");
-    using S = scalar_t<P>;
-    static_assert(same_scalar<P, T>::value);
+                  "lossfn: backward with an upstream gradient is for the None reduction; Sum and Mean take "
+                  "backward without it");
+    using P = first_t<A...>;
+    using Acc = accumulator_t<scalar_t<P>>;
     static_assert(same_scalar<P, U>::value);
-    check_same_shape(Loss::name, "backward", "pred", pred.rows(), pred.cols(), "target", target.rows(), target.cols());
-    check_same_shape(Loss::name, "backward", "pred", pred.rows(), pred.cols(), "upstream", upstream.rows(),
-                     upstream.cols());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
+    const auto& x = first_of(args...);
+    loss.check("backward", args...);
+    if constexpr (Loss::terms == Terms::per_entry) {
+      check_same_shape(Loss::name, "backward", Loss::first, x, "upstream", upstream);
+    } else {
+      check_column_per_row(Loss::name, "backward", Loss::first, x, "upstream", upstream);
+    }
     operand_t<U> u = upstream.derived();
-    typename P::PlainObject out;
-    out.resize(pred.rows(), pred.cols());
-    loss.vjp(Inputs<S, 3>{{view_of(p), view_of(t), view_of(u)}}, Outputs<S, 1>{{mut_view_of(out)}});
-    return out;
+    const auto factor = Loss::upstream_view(u);
+    return with_inputs(
+        loss, "backward",
+        [&](const auto& in, Acc) {
+          return gradients<Loss, P>(x, [&](auto&&... g) {
+            loss.run(in, Work<false, Skip, std::decay_t<decltype(factor)>, decltype(Loss::output_view(g))...>{
+                             {}, factor, {Loss::output_view(g)...}});
+          });
+        },
+        args...);
   }
 
-  template <class Loss, class P, class T, class G>
-  static scalar_t<P> forward_backward(const Loss& loss, const Eigen::DenseBase<P>& pred,
-                                      const Eigen::DenseBase<T>& target, const Eigen::DenseBase<G>& grad_out) {
+  /// Sum/Mean, in one pass: returns the loss and writes the gradients into the
+  /// caller's outputs (Arrays or Matrices, resized if needed, or Maps, Blocks or
+  /// Refs of the first argument's shape). No heap allocation for outputs of that
+  /// shape and inputs with direct access.
+  template <class Loss, class... G, class... A>
+  static auto forward_backward(const Loss& loss, const std::tuple<const Eigen::DenseBase<G>&...>& outs,
+                               const Eigen::DenseBase<A>&... args) {
     using R = typename Loss::reduction;
     static_assert(R::reduces,
                   "lossfn: forward_backward needs a reducing policy (Sum or Mean); with None, "
-                  "call forward and backward(pred, target, upstream)");
+                  "call forward and backward with the upstream gradient");
+    static_assert(sizeof...(G) == Loss::gradient_names.size(), "lossfn internal: one output per gradient");
+    using P = first_t<A...>;
     using S = scalar_t<P>;
     using Acc = accumulator_t<S>;
-    static_assert(same_scalar<P, T>::value);
-    static_assert(same_scalar<P, G>::value);
-    check_same_shape(Loss::name, "forward_backward", "pred", pred.rows(), pred.cols(), "target", target.rows(),
-                     target.cols());
-    check_terms<R>(Loss::name, "forward_backward", pred.size());
-    check_output(Loss::name, "forward_backward", "grad_out", grad_out, "pred", pred.rows(), pred.cols());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    G& grad = prepare_output(grad_out, pred.rows(), pred.cols());
-    const Acc scale = R::scale(static_cast<Acc>(pred.size()));
-    const Acc total =
-        loss.total_and_gradient(Inputs<S, 2>{{view_of(p), view_of(t)}}, Outputs<S, 1>{{mut_view_of(grad)}}, scale);
-    return static_cast<S>(Loss::finish(total, scale));
+    static_assert((same_scalar<P, G>::value && ...));
+    const auto& x = first_of(args...);
+    loss.check("forward_backward", args...);
+    check_terms<R>(Loss::name, "forward_backward", term_count<Loss>(x));
+    check_outputs<Loss>(outs, x, std::index_sequence_for<G...>{});
+    return with_inputs(
+        loss, "forward_backward",
+        [&](const auto& in, Acc scale) {
+          const Acc total = std::apply(
+              [&](const auto&... out) { return run_into(loss, in, scale, prepare_output(out, x.rows(), x.cols())...); },
+              outs);
+          return static_cast<S>(finish<Loss>(total, scale));
+        },
+        args...);
+  }
+
+ private:
+  template <class First, class... Rest>
+  struct first_type {
+    using type = First;
+  };
+  template <class... A>
+  using first_t = typename first_type<A...>::type;
+
+  template <class First, class... Rest>
+  static const First& first_of(const First& first, const Rest&...) {
+    return first;
+  }
+
+  template <class Loss, class X>
+  static Eigen::Index term_count(const Eigen::DenseBase<X>& x) {
+    return Loss::terms == Terms::per_entry ? x.size() : x.rows();
+  }
+
+  /// Mean's factor: 1 / count, and 0 when nothing counts (CrossEntropy with every
+  /// sample ignored: loss 0, gradient 0); Sum's: 1.
+  template <class R, class Acc>
+  static Acc scale_for(double count) {
+    if constexpr (R::divides_by_count) {
+      return count > 0 ? Acc(1) / static_cast<Acc>(count) : Acc(0);
+    } else {
+      static_cast<void>(count);
+      return Acc(1);
+    }
+  }
+
+  template <class L, class = void>
+  struct has_finish : std::false_type {};
+  template <class L>
+  struct has_finish<L, std::void_t<decltype(L::finish(0.0, 0.0))>> : std::true_type {};
+
+  template <class Loss, class Acc>
+  static Acc finish(Acc total, Acc scale) {
+    if constexpr (has_finish<Loss>::value) {
+      return Loss::finish(total, scale);
+    } else {
+      return total * scale;
+    }
+  }
+
+  /// Holds the operands for the whole call (an expression argument evaluated once),
+  /// takes the loss's views and count, and runs body(in, scale).
+  template <class Loss, class Body, class... A>
+  static auto with_inputs(const Loss& loss, const char* function, Body&& body, const Eigen::DenseBase<A>&... args) {
+    using Acc = accumulator_t<scalar_t<first_t<A...>>>;
+    const std::tuple<operand_t<A>...> operands(args.derived()...);
+    const auto in = std::apply([&loss](const auto&... op) { return loss.inputs(op...); }, operands);
+    const Acc scale = scale_for<typename Loss::reduction, Acc>(loss.count(function, in));
+    return body(in, scale);
+  }
+
+  /// None's per-term output: the first argument's plain type, or a column per row.
+  template <class Loss, class P, class X>
+  static auto per_term(const X& x) {
+    if constexpr (Loss::terms == Terms::per_entry) {
+      typename P::PlainObject terms(x.rows(), x.cols());
+      return terms;
+    } else {
+      column_t<P> terms(x.rows());
+      return terms;
+    }
+  }
+
+  /// Allocates backward's gradients (of the first argument's shape and plain type),
+  /// lets fill write them, returns one or the loss's aggregate of them.
+  template <class Loss, class P, class X, class Fill>
+  static auto gradients(const X& x, Fill&& fill) {
+    constexpr std::size_t n = Loss::gradient_names.size();
+    return gradients_of<Loss, P>(x, fill, std::make_index_sequence<n>{});
+  }
+  template <class Loss, class P, class X, class Fill, std::size_t... I>
+  static auto gradients_of(const X& x, Fill& fill, std::index_sequence<I...>) {
+    std::array<typename P::PlainObject, sizeof...(I)> g;
+    for (auto& gi : g) gi.resize(x.rows(), x.cols());
+    fill(g[I]...);
+    if constexpr (sizeof...(I) == 1) {
+      return std::move(g[0]);
+    } else {
+      return typename Loss::template gradients<typename P::PlainObject>{std::move(g[I])...};
+    }
+  }
+
+  template <class Loss, class Outs, class X, std::size_t... I>
+  static void check_outputs(const Outs& outs, const X& x, std::index_sequence<I...>) {
+    (check_output(Loss::name, "forward_backward", Loss::gradient_names[I], std::get<I>(outs), Loss::first, x.rows(),
+                  x.cols()),
+     ...);
+  }
+
+  template <class Loss, class In, class Acc, class... G>
+  static Acc run_into(const Loss& loss, const In& in, Acc scale, G&... out) {
+    return loss.run(in,
+                    Work<true, Skip, Acc, decltype(Loss::output_view(out))...>{{}, scale, {Loss::output_view(out)...}});
   }
 };
 

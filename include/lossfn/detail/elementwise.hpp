@@ -359,10 +359,25 @@ struct shared_math<L<R>> {
   using type = std::conditional_t<std::is_empty<L<Sum>>::value && std::is_empty<L<R>>::value, L<Sum>, L<R>>;
 };
 
+/// What an elementwise kernel program reads: the inputs, each a canonical view of
+/// pred's shape (pred, target, then any further input such as None's upstream).
+template <class S, std::size_t N>
+struct Inputs {
+  std::array<view_t<S>, N> x;  ///< pred first
+};
+
+/// What an elementwise kernel program writes: one view per output (dL/dpred, or
+/// None's per-term losses).
+template <class S, std::size_t N>
+struct Outputs {
+  std::array<mut_view_t<S>, N> grad;
+};
+
 /// Base of the elementwise losses: the public calls, through the call driver.
 /// Derived supplies `name`, the per-term `value(e)` and its derivative `slope(e)`
 /// as array expressions of e = pred - target. A loss with other math (RMSE: a root
-/// after the reduction) replaces the kernel programs below with its own.
+/// after the reduction) replaces the kernel programs below (total,
+/// total_and_gradient, gradient, terms, vjp) with its own.
 ///
 /// @tparam Derived the loss (CRTP)
 /// @tparam Reduction Sum, Mean or None
@@ -389,7 +404,7 @@ class ElementwiseLoss {
   template <class P, class T, class U>
   typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                    const Eigen::DenseBase<U>& upstream) const {
-    return Driver::backward(self(), pred, target, upstream);
+    return Driver::backward_upstream(self(), upstream, pred, target);
   }
 
   /// Sum/Mean, in one pass: returns the loss and writes dL/dpred into grad_out
@@ -397,7 +412,7 @@ class ElementwiseLoss {
   template <class P, class T, class G>
   scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                const Eigen::DenseBase<G>& grad_out) const {
-    return Driver::forward_backward(self(), pred, target, grad_out);
+    return Driver::forward_backward(self(), outputs(grad_out), pred, target);
   }
 
   /// Same as forward.
@@ -409,7 +424,52 @@ class ElementwiseLoss {
  protected:
   friend struct Driver;
 
-  // The kernel programs the driver runs (see Driver): one sweep each.
+  // ---- the driver's hooks (see Driver) ----
+  static constexpr Terms terms = Terms::per_entry;
+  static constexpr const char* first = "pred";
+  static constexpr std::array<const char*, 1> gradient_names{{"grad_out"}};
+
+  template <class P, class T>
+  static void check(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) {
+    static_assert(same_scalar<P, T>::value);
+    check_same_shape(Derived::name, function, "pred", pred.rows(), pred.cols(), "target", target.rows(), target.cols());
+  }
+  template <class P, class T>
+  static Inputs<scalar_t<P>, 2> inputs(const P& pred, const T& target) {
+    return {{view_of(pred), view_of(target)}};
+  }
+  template <class S>
+  static double count(const char* /*function*/, const Inputs<S, 2>& in) {
+    return static_cast<double>(in.x[0].size());
+  }
+  template <class G>
+  static auto output_view(G& out) {
+    return mut_view_of(out);
+  }
+  template <class U>
+  static auto upstream_view(const U& upstream) {
+    return view_of(upstream);
+  }
+  /// Picks the kernel program of the call (below, or Derived's own).
+  template <class S, class W>
+  accumulator_t<S> run(const Inputs<S, 2>& in, const W& work) const {
+    if constexpr (W::writes_terms) {
+      self().terms_of(in, Outputs<S, 1>{{work.terms}});
+      return 0;
+    } else if constexpr (!W::writes_gradients) {
+      return self().total(in);
+    } else if constexpr (W::has_upstream) {
+      self().vjp(Inputs<S, 3>{{in.x[0], in.x[1], work.factor}}, Outputs<S, 1>{{std::get<0>(work.grad)}});
+      return 0;
+    } else if constexpr (W::sums) {
+      return self().total_and_gradient(in, Outputs<S, 1>{{std::get<0>(work.grad)}}, work.factor);
+    } else {
+      self().gradient(in, Outputs<S, 1>{{std::get<0>(work.grad)}}, work.factor);
+      return 0;
+    }
+  }
+
+  // The kernel programs: one sweep each.
   template <class S, bool Sums, Emit E>
   auto op(S scale = S(0)) const {
     using Math = typename shared_math<Derived>::type;
@@ -432,16 +492,12 @@ class ElementwiseLoss {
     run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_slope>(static_cast<S>(scale)), in.x, out.grad);
   }
   template <class S>
-  void terms(const Inputs<S, 2>& in, const Outputs<S, 1>& out) const {
+  void terms_of(const Inputs<S, 2>& in, const Outputs<S, 1>& out) const {
     run_elementwise<accumulator_t<S>>(op<S, false, Emit::value>(), in.x, out.grad);
   }
   template <class S>
   void vjp(const Inputs<S, 3>& in, const Outputs<S, 1>& out) const {
     run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope>(), in.x, out.grad);
-  }
-  template <class Acc>
-  static Acc finish(Acc total, Acc scale) {
-    return total * scale;
   }
 
  private:

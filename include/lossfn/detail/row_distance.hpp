@@ -14,6 +14,7 @@
 
 #include "../options.hpp"
 #include "accumulate.hpp"
+#include "driver.hpp"
 #include "row_statistics.hpp"
 
 namespace lossfn {
@@ -142,6 +143,25 @@ void write_cosine_gradients(OA& out_a, OB& out_b, const A& a, const B& b, const 
     slice(out_b) = (per_row(q) * a_s + per_row(r) * b_s).template cast<S>();
   });
 }
+
+/// What the kernel program of a pair loss (Contrastive) reads. weight is the factor of every row's gradient: the
+/// reduction's scale (an Acc: 1 for Sum, 1/m for Mean) or the upstream column (None).
+template <class X1, class X2, class Y, class W>
+struct RowInputs {
+  X1 x1;     ///< m x d
+  X2 x2;     ///< m x d
+  Y row;     ///< m x 1, the per-row operand (labels)
+  W weight;  ///< an Acc or an m x 1 column view
+};
+
+/// What the kernel program of a pair loss writes, each a view or Skip (driver.hpp): the per-row terms (None's
+/// forward), then one gradient per differentiated input.
+template <class L, class G1, class G2>
+struct RowOutputs {
+  L terms;  ///< m x 1
+  G1 dx1;   ///< m x d, dL/dx1
+  G2 dx2;   ///< m x d, dL/dx2
+};
 
 }  // namespace detail
 }  // namespace lossfn

@@ -15,14 +15,17 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <tuple>
 #include <type_traits>
 
 #include "../options.hpp"
 #include "accumulate.hpp"
 #include "checks.hpp"
+#include "driver.hpp"
 #include "operand.hpp"
 #include "view.hpp"
 
@@ -576,12 +579,6 @@ void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, 
   rowwise_kernel<Input::Logits>(z, dense, sparse, grad, rows);
 }
 
-/// A column of one value per row, of pred's kind (Array or Matrix).
-template <class P>
-using column_t =
-    std::conditional_t<std::is_base_of<Eigen::ArrayBase<P>, P>::value, Eigen::Array<scalar_t<P>, Eigen::Dynamic, 1>,
-                       Eigen::Matrix<scalar_t<P>, Eigen::Dynamic, 1>>;
-
 /// A row-wise pred needs at least one class when it has rows.
 template <class P>
 void check_classes(const char* loss, const char* function, const Eigen::EigenBase<P>& pred) {
@@ -591,13 +588,23 @@ void check_classes(const char* loss, const char* function, const Eigen::EigenBas
   }
 }
 
+/// What the row-wise kernel reads: ordered views (detail::ordered_view_of) of pred
+/// and the target, so the kernel is compiled once per scalar and storage order
+/// whatever Eigen wrappers the caller passes.
+template <class Z, class T>
+struct RowwiseInputs {
+  Z pred;
+  T target;
+};
+
 /// The public calls of a row-wise loss (forward, backward, forward_backward,
-/// operator()) over its three private pieces: `check_call` (compile-time and
-/// shape checks), `count` (the O(m) checks that read the target; returns the
-/// number Mean divides by) and `run` (the kernel). Every check runs before any
-/// output is written. `count` and `run` see ordered views (detail::ordered_view_of) of pred,
-/// the target and the gradient, so the kernel is compiled once per scalar and
-/// storage order whatever Eigen wrappers the caller passes.
+/// operator()), through the call driver. Derived supplies `check` (compile-time
+/// and shape checks), `divisor` (the O(m) checks that read the target; returns the
+/// number Mean divides by) and `kernel` (runs rowwise_kernel with its target
+/// adapters).
+///
+/// @tparam Derived the loss (CRTP)
+/// @tparam Reduction Sum, Mean or None
 template <class Derived, class Reduction>
 class RowwiseLoss {
  public:
@@ -608,37 +615,13 @@ class RowwiseLoss {
   /// a column of m values.
   template <class P, class T>
   auto forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    using S = scalar_t<P>;
-    self().check_call("forward", pred, target);
-    check_terms<Reduction>(Derived::name, "forward", pred.rows());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    const auto pv = ordered_view_of(p);
-    const auto tv = ordered_view_of(t);
-    const double divisor = self().count("forward", pv, tv);
-    if constexpr (Reduction::reduces) {
-      TotalRows<S> rows{S(0)};
-      self().run(pv, tv, static_cast<NoGrad*>(nullptr), rows);
-      return static_cast<S>(rows.total * scale_for<accumulator_t<S>>(divisor));
-    } else {
-      static_cast<void>(divisor);
-      column_t<P> losses(pred.rows());
-      auto losses_view = ordered_mut_view_of(losses);
-      ColumnRows<decltype(losses_view)> rows{losses_view};
-      self().run(pv, tv, static_cast<NoGrad*>(nullptr), rows);
-      return losses;
-    }
+    return Driver::forward(self(), pred, target);
   }
 
   /// Sum/Mean: dL/dpred, of pred's shape, kind and storage order.
   template <class P, class T>
   typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    static_assert(Reduction::reduces,
-                  "lossfn: with the None reduction, backward takes the upstream gradient: "
-                  "backward(pred, target, upstream)");
-    typename P::PlainObject grad(pred.rows(), pred.cols());
-    fused("backward", pred, target, grad);
-    return grad;
+    return Driver::backward(self(), pred, target);
   }
 
   /// None: the vector-Jacobian product sum_i upstream_i d(loss_i)/dpred, upstream
@@ -646,24 +629,7 @@ class RowwiseLoss {
   template <class P, class T, class U>
   typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                    const Eigen::DenseBase<U>& upstream) const {
-    static_assert(!Reduction::reduces,
-                  "lossfn: backward(pred, target, upstream) is for the None reduction; "
-                  "Sum and Mean take backward(pred, target)");
-    require_same_scalar<P, U>();
-    self().check_call("backward", pred, target);
-    check_column_per_row(Derived::name, "backward", "pred", pred, "upstream", upstream);
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    operand_t<U> u = upstream.derived();
-    const auto pv = ordered_view_of(p);
-    const auto tv = ordered_view_of(t);
-    const auto uv = ordered_view_of(u);
-    self().count("backward", pv, tv);
-    typename P::PlainObject grad(pred.rows(), pred.cols());
-    auto grad_view = ordered_mut_view_of(grad);
-    UpstreamRows<std::decay_t<decltype(uv)>> rows{uv};
-    self().run(pv, tv, &grad_view, rows);
-    return grad;
+    return Driver::backward_upstream(self(), upstream, pred, target);
   }
 
   /// Sum/Mean, in one pass over pred: returns the loss and writes dL/dpred into
@@ -672,10 +638,7 @@ class RowwiseLoss {
   template <class P, class T, class G>
   scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                const Eigen::DenseBase<G>& grad_out) const {
-    static_assert(Reduction::reduces,
-                  "lossfn: forward_backward needs a reducing policy (Sum or Mean); with None, "
-                  "call forward and backward(pred, target, upstream)");
-    return fused("forward_backward", pred, target, grad_out);
+    return Driver::forward_backward(self(), outputs(grad_out), pred, target);
   }
 
   /// Same as forward.
@@ -684,39 +647,61 @@ class RowwiseLoss {
     return forward(pred, target);
   }
 
- private:
-  const Derived& self() const { return static_cast<const Derived&>(*this); }
+ protected:
+  friend struct Driver;
 
-  /// Mean's factor; 0 when nothing counts (every sample ignored): loss 0, gradient 0.
-  template <class A>
-  static A scale_for(double divisor) {
-    if constexpr (Reduction::divides_by_count) {
-      return divisor > 0 ? A(1) / static_cast<A>(divisor) : A(0);
+  // ---- the driver's hooks (see Driver) ----
+  static constexpr Terms terms = Terms::per_row;
+  static constexpr const char* first = "pred";
+  static constexpr std::array<const char*, 1> gradient_names{{"grad_out"}};
+
+  template <class P, class T>
+  static auto inputs(const P& pred, const T& target) {
+    return RowwiseInputs<decltype(ordered_view_of(pred)), decltype(ordered_view_of(target))>{ordered_view_of(pred),
+                                                                                             ordered_view_of(target)};
+  }
+  template <class In>
+  double count(const char* function, const In& in) const {
+    return self().divisor(function, in.pred, in.target);
+  }
+  template <class G>
+  static auto output_view(G& out) {
+    return ordered_mut_view_of(out);
+  }
+  template <class U>
+  static auto upstream_view(const U& upstream) {
+    return ordered_view_of(upstream);
+  }
+  /// The row sink of the call (TotalRows, ColumnRows, UpstreamRows) and the kernel.
+  template <class In, class W>
+  auto run(const In& in, const W& work) const {
+    using S = scalar_t<decltype(in.pred)>;
+    using Acc = accumulator_t<S>;
+    constexpr NoGrad* no_grad = nullptr;
+    if constexpr (W::writes_terms) {
+      auto terms_out = work.terms;
+      ColumnRows<decltype(terms_out)> rows{terms_out};
+      self().kernel(in.pred, in.target, no_grad, rows);
+      return Acc(0);
+    } else if constexpr (!W::writes_gradients) {
+      TotalRows<S> rows{static_cast<S>(work.factor)};
+      self().kernel(in.pred, in.target, no_grad, rows);
+      return rows.total;
+    } else if constexpr (W::has_upstream) {
+      auto grad = std::get<0>(work.grad);
+      UpstreamRows<std::decay_t<decltype(work.factor)>> rows{work.factor};
+      self().kernel(in.pred, in.target, &grad, rows);
+      return Acc(0);
     } else {
-      static_cast<void>(divisor);
-      return A(1);
+      auto grad = std::get<0>(work.grad);
+      TotalRows<S> rows{static_cast<S>(work.factor)};
+      self().kernel(in.pred, in.target, &grad, rows);
+      return rows.total;
     }
   }
 
-  template <class P, class T, class G>
-  scalar_t<P> fused(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                    const Eigen::DenseBase<G>& grad_out) const {
-    require_same_scalar<P, G>();
-    using S = scalar_t<P>;
-    using Acc = accumulator_t<S>;
-    self().check_call(function, pred, target);
-    check_terms<Reduction>(Derived::name, function, pred.rows());
-    check_output(Derived::name, function, "grad_out", grad_out, "pred", pred.rows(), pred.cols());
-    operand_t<P> p = pred.derived();
-    operand_t<T> t = target.derived();
-    const auto pv = ordered_view_of(p);
-    const auto tv = ordered_view_of(t);
-    const Acc scale = scale_for<Acc>(self().count(function, pv, tv));
-    auto grad = ordered_mut_view_of(prepare_output(grad_out, pred.rows(), pred.cols()));
-    TotalRows<S> rows{static_cast<S>(scale)};
-    self().run(pv, tv, &grad, rows);
-    return static_cast<S>(rows.total * scale);
-  }
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
 };
 
 }  // namespace detail

@@ -119,5 +119,29 @@ typename ordered_view_traits<Derived>::mutable_view ordered_mut_view_of(Derived&
                                                              ordered_view_traits<Derived>::stride(out));
 }
 
+/// Whether the rows of an m x 1 argument are contiguous at compile time (a vector,
+/// or a column-major column): its view then reads them as packets.
+template <class Derived>
+constexpr bool contiguous_column = Derived::ColsAtCompileTime == 1 && Derived::InnerStrideAtCompileTime == 1;
+
+/// A read view of an m x 1 operand of any scalar (labels, upstream): contiguous when
+/// Derived's rows are (converting a strided column measured ~10% of a 256 x 32
+/// Contrastive forward), strided otherwise.
+template <class Derived>
+using strided_column_t = Eigen::Map<const Eigen::Array<typename Derived::Scalar, Eigen::Dynamic, 1>, Eigen::Unaligned,
+                                    Eigen::InnerStride<contiguous_column<Derived> ? 1 : Eigen::Dynamic>>;
+
+/// The column view of an m x 1 argument with direct access, whatever its storage order.
+template <class Derived>
+strided_column_t<Derived> strided_column_of(const Eigen::DenseBase<Derived>& x) {
+  const auto& d = x.derived();
+  if constexpr (contiguous_column<Derived>) {
+    return strided_column_t<Derived>(d.data(), d.rows());
+  } else {
+    const Eigen::Index row_step = Derived::IsRowMajor ? d.outerStride() : d.innerStride();
+    return strided_column_t<Derived>(d.data(), d.rows(), Eigen::InnerStride<>(row_step));
+  }
+}
+
 }  // namespace detail
 }  // namespace lossfn
