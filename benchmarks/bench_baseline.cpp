@@ -95,6 +95,7 @@ bool register_baselines() {
     const std::string tail = "/" + type + "/" + lossfn_bench::count_name(n);
     add("base/read2" + tail, [n](benchmark::State& state) { read2<S>(state, n); });
     add("base/r2w1" + tail, [n](benchmark::State& state) { read2_write1<S>(state, n); });
+    add("base/r2w2" + tail, [n](benchmark::State& state) { read2_write2<S>(state, n); });
   }
   // The softmax losses' shapes (m x K) and the contrastive pairs (m x d).
   for (const auto& [rows, cols] : lossfn_bench::kSoftmaxShapes) {

@@ -141,6 +141,18 @@ bool register_elementwise(const std::string& label, const Loss& loss) {
         set_bytes(state, n, sizeof(S), 3);
         compare_with(state, "base/r2w1" + tail, "torch/" + label + "/forward_backward" + tail);
       });
+      // reads pred and target, writes the gradient and the Hessian diagonal
+      add(label + "/forward_backward_hessian" + tail, [loss, n, tail](benchmark::State& state) {
+        const Vec<S>& pred = random_vec<S>(n, 1);
+        const Vec<S>& target = random_vec<S>(n, 2);
+        Vec<S> grad(n), hess(n);
+        for (auto _ : state) {
+          benchmark::DoNotOptimize(loss.forward_backward_hessian(pred, target, grad, hess));
+          benchmark::ClobberMemory();
+        }
+        set_bytes(state, n, sizeof(S), 4);
+        compare_with(state, "base/r2w2" + tail);
+      });
     }
   };
   one_type(float{});

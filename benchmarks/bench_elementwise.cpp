@@ -1,6 +1,6 @@
 // Every elementwise loss of the conformance registry (tests/support/
 // elementwise_entries.hpp), under Mean with its entry's benchmark_options():
-// forward, backward and forward_backward at the regression sizes, named
+// forward, backward, forward_backward and forward_backward_hessian at the regression sizes, named
 // <entry id>/<op>/<f32|f64>/<size> (mse/forward_backward/f32/1e3). A loss added to
 // the registry is benchmarked without touching this file. Also the scalar MSE loop
 // a user would write by hand (float accumulator, one pass), to show what the

@@ -144,3 +144,22 @@ TEST_CASE("edge: Huber exactly at +-delta") {
   CHECK(lossfn::Huber<lossfn::Sum>{0.25}.forward(pred, target) == 0.0625f);
   CHECK(lossfn::Huber<lossfn::Sum>{0.25}.backward(pred, target)(1) == -0.25f);
 }
+
+TEST_CASE("Huber: Hessian diagonal is scale on the quadratic piece (|e| <= delta, the kink included), else 0") {
+  ArrayCM pred(1, 6), target = ArrayCM::Zero(1, 6);
+  pred << 0.25, -0.5, 0.5, 0.5000001, -7.0, std::nan("");
+  const ArrayCM h = lossfn::Huber<lossfn::Sum>{0.5}.hessian_diagonal(pred, target);
+  CHECK(h(0, 0) == 1.0);
+  CHECK(h(0, 1) == 1.0);  // |e| = delta: the quadratic piece, as FAMILIES.md documents
+  CHECK(h(0, 2) == 1.0);
+  CHECK(h(0, 3) == 0.0);
+  CHECK(h(0, 4) == 0.0);
+  CHECK(std::isnan(h(0, 5)));
+  // float: |e| = delta exactly, and just above it
+  Eigen::ArrayXf pf(3), tf = Eigen::ArrayXf::Zero(3);
+  pf << 0.5f, std::nextafter(0.5f, 1.0f), -std::numeric_limits<float>::denorm_min();
+  const Eigen::ArrayXf hf = lossfn::Huber<lossfn::Mean>{0.5}.hessian_diagonal(pf, tf);
+  CHECK(hf(0) == 1.0f / 3);
+  CHECK(hf(1) == 0.0f);
+  CHECK(hf(2) == 1.0f / 3);
+}

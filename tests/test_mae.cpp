@@ -73,3 +73,15 @@ TEST_CASE("edge: MAE, exact predictions") {
   const auto pred = col<double>({1.5, -2.0}), target = col<double>({1.5, -2.0});
   CHECK(lossfn::MAE<>{}.backward(pred, target)(0) == 0.0);  // subgradient 0 at e = 0
 }
+
+TEST_CASE("MAE: Hessian diagonal is 0, at the kink e = 0 too, NaN where the error is NaN") {
+  ArrayCM pred(1, 4), target = ArrayCM::Zero(1, 4);
+  pred << 1.0, 0.0, -std::numeric_limits<double>::infinity(), std::nan("");
+  ArrayCM grad, hess;
+  lossfn::MAE<lossfn::Sum>{}.forward_backward_hessian(pred, target, grad, hess);
+  CHECK(hess(0, 0) == 0.0);
+  CHECK(hess(0, 1) == 0.0);
+  CHECK(grad(0, 1) == 0.0);  // the subgradient the Hessian goes with
+  CHECK(hess(0, 2) == 0.0);
+  CHECK(std::isnan(hess(0, 3)));
+}

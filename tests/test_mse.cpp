@@ -132,3 +132,17 @@ TEST_CASE("edge: MSE, exact predictions") {
   const auto pred = col<double>({1.5, -2.0}), target = col<double>({1.5, -2.0});
   CHECK(lossfn::MSE<>{}.backward(pred, target)(0) == 0.0);
 }
+
+TEST_CASE("MSE: Hessian diagonal is 2 x scale, NaN where the error is NaN") {
+  ArrayCM pred(1, 4), target = ArrayCM::Zero(1, 4);
+  pred << 1.0, -3.0, std::numeric_limits<double>::infinity(), std::nan("");
+  const ArrayCM h = lossfn::MSE<>{}.hessian_diagonal(pred, target);
+  CHECK(h(0, 0) == 0.5);  // 2 / n, n = 4
+  CHECK(h(0, 1) == 0.5);
+  CHECK(h(0, 2) == 0.5);  // the second derivative of e^2 is 2 for every e
+  CHECK(std::isnan(h(0, 3)));
+  const ArrayCM upstream = ArrayCM::Constant(1, 4, 3.0);
+  const ArrayCM h_none = lossfn::MSE<lossfn::None>{}.hessian_diagonal(pred, target, upstream);
+  CHECK(h_none(0, 0) == 6.0);
+  CHECK(std::isnan(h_none(0, 3)));
+}

@@ -128,3 +128,22 @@ TEST_CASE("edge: RMSE, exact predictions") {
   CHECK(lossfn::RMSE<>{}.forward(pred, target) == 0.0);
   CHECK(lossfn::RMSE<>{}.backward(pred, target)(1) == 0.0);  // subgradient 0 at L = 0, not NaN
 }
+
+TEST_CASE("RMSE: Hessian diagonal (scale / L)(1 - scale e_i^2 / L^2) by hand, and 0 at L = 0") {
+  // e = {3, 4}: Sum's L = 5, scale 1: h = (1/5)(1 - e^2/25) = {16/125, 9/125}
+  ArrayCM pred(2, 1), target = ArrayCM::Zero(2, 1);
+  pred << 3.0, 4.0;
+  const ArrayCM h = lossfn::RMSE<lossfn::Sum>{}.hessian_diagonal(pred, target);
+  CHECK(h(0, 0) == Approx(16.0 / 125).epsilon(1e-15));
+  CHECK(h(1, 0) == Approx(9.0 / 125).epsilon(1e-15));
+  // every prediction exact: gradient and Hessian 0, not NaN (PyTorch's sqrt(mse) gives NaN)
+  ArrayCM grad, hess;
+  CHECK(lossfn::RMSE<>{}.forward_backward_hessian(pred, pred, grad, hess) == 0.0);
+  CHECK((grad == 0.0).all());
+  CHECK((hess == 0.0).all());
+  // float errors whose squares underflow a float: computed in double, finite
+  Eigen::ArrayXf pf(2), tf = Eigen::ArrayXf::Zero(2);
+  pf << 3e-30f, 4e-30f;
+  const Eigen::ArrayXf hf = lossfn::RMSE<lossfn::Sum>{}.hessian_diagonal(pf, tf);
+  CHECK(static_cast<double>(hf(0)) == Approx(16.0 / 125 / 1e-30).epsilon(1e-6));
+}

@@ -180,3 +180,24 @@ TEST_CASE("edge: SmoothL1, denormal, huge and infinite errors") {
     CHECK(gf(1) == -1.0f);
   }
 }
+
+TEST_CASE("SmoothL1: Hessian diagonal is scale / beta for |e| < beta, 0 at the kink (linear piece) and beyond") {
+  ArrayCM pred(1, 5), target = ArrayCM::Zero(1, 5);
+  pred << 0.25, -0.5, 0.5, -3.0, std::nan("");
+  const ArrayCM h = lossfn::SmoothL1<lossfn::Sum>{0.5}.hessian_diagonal(pred, target);
+  CHECK(h(0, 0) == 2.0);
+  CHECK(h(0, 1) == 0.0);  // |e| = beta: the linear piece, as PyTorch's |e| < beta test
+  CHECK(h(0, 2) == 0.0);
+  CHECK(h(0, 3) == 0.0);
+  CHECK(std::isnan(h(0, 4)));
+  // beta = 0 is the L1 loss: 0 everywhere, e = 0 included
+  ArrayCM l1_pred(1, 3);
+  l1_pred << 0.0, 1.0, -1.0;
+  CHECK((lossfn::SmoothL1<lossfn::Sum>{0.0}.hessian_diagonal(l1_pred, ArrayCM::Zero(1, 3)) == 0.0).all());
+  // a float beta whose inverse overflows a float: the largest float inside, 0 outside
+  Eigen::ArrayXf pf(2), tf = Eigen::ArrayXf::Zero(2);
+  pf << 0.0f, 1.0f;
+  const Eigen::ArrayXf hf = lossfn::SmoothL1<lossfn::Sum>{1e-39}.hessian_diagonal(pf, tf);
+  CHECK(hf(0) == std::numeric_limits<float>::max());
+  CHECK(hf(1) == 0.0f);
+}

@@ -21,11 +21,13 @@ struct HuberOptions {
 ///   delta (|e| - delta/2)   otherwise
 /// Sum or Mean over the n elements, as PyTorch's huber_loss. Gradient:
 /// clamp(e, -delta, delta) x scale. At |e| = delta both pieces agree in value
-/// and slope, so the choice of piece there does not matter.
+/// and slope, so the choice of piece there does not matter. Hessian diagonal: scale
+/// where |e| <= delta (the quadratic piece, also at the kink), else 0.
 ///
 /// Calls, as every elementwise loss: forward(pred, target), backward(pred, target)
-/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
-/// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
+/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out),
+/// hessian_diagonal(pred, target) (None: with upstream), forward_backward_hessian(pred,
+/// target, grad_out, hess_out) and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
 /// std::invalid_argument for Mean over an empty input.
 ///
 /// @tparam Reduction Sum, Mean (default) or None
@@ -64,6 +66,12 @@ class Huber : public detail::ElementwiseLoss<Huber<Reduction>, Reduction> {
     using T = typename E::Scalar;
     const T d = T(options_.delta);
     return e.max(-d).min(d);
+  }
+  /// d2/dyhat2: 1 if |e| <= delta (the quadratic piece, also at the kink), else 0
+  template <class E>
+  auto curvature(const Eigen::ArrayBase<E>& e) const {
+    using T = typename E::Scalar;
+    return T(1) - detail::positive_step(e.abs() - T(options_.delta));
   }
 
  private:

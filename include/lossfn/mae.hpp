@@ -15,10 +15,12 @@ namespace lossfn {
 /// Sum: L = sum_i |yhat_i - y_i|, Mean: L = that / n over the n elements.
 /// Gradient: sign(yhat_i - y_i) x scale, with the subgradient 0 where yhat_i = y_i
 /// (PyTorch's choice) and NaN where the error is NaN.
+/// Hessian diagonal: 0 everywhere (the kink included).
 ///
 /// Calls, as every elementwise loss: forward(pred, target), backward(pred, target)
-/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
-/// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
+/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out),
+/// hessian_diagonal(pred, target) (None: with upstream), forward_backward_hessian(pred,
+/// target, grad_out, hess_out) and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
 /// std::invalid_argument for Mean over an empty input.
 ///
 /// @tparam Reduction Sum, Mean (default) or None
@@ -40,17 +42,14 @@ class MAE : public detail::ElementwiseLoss<MAE<Reduction>, Reduction> {
   template <class E>
   static auto slope(const Eigen::ArrayBase<E>& e) {
     using T = typename E::Scalar;
-    constexpr T big = power_of_two<T>((std::numeric_limits<T>::digits - std::numeric_limits<T>::min_exponent + 1) / 2);
+    constexpr T big = detail::huge_scale<T>();
     return (e * big * big).max(T(-1)).min(T(1));
   }
-
- private:
-  /// 2^k, at compile time (k up to 8223 for long double: big * big >= 1 / denorm_min).
-  template <class T>
-  static constexpr T power_of_two(int k) {
-    T x(1);
-    for (int i = 0; i < k; ++i) x *= T(2);
-    return x;
+  /// d2/dyhat2: 0 (the kink at e = 0 included, where the slope is the subgradient 0;
+  /// NaN for a NaN e)
+  template <class E>
+  static auto curvature(const Eigen::ArrayBase<E>& e) {
+    return detail::zero_or_nan(e);
   }
 };
 

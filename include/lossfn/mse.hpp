@@ -12,11 +12,12 @@ namespace lossfn {
 ///
 /// Sum: L = sum_i (yhat_i - y_i)^2, Mean: L = that / n over the n = rows x cols
 /// elements (PyTorch's mse_loss). Gradient: dL/dyhat_i = 2 (yhat_i - y_i) x scale,
-/// scale = 1 (Sum) or 1/n (Mean).
+/// scale = 1 (Sum) or 1/n (Mean). Hessian diagonal: d2L/dyhat_i^2 = 2 x scale.
 ///
 /// Calls, as every elementwise loss: forward(pred, target), backward(pred, target)
-/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
-/// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
+/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out),
+/// hessian_diagonal(pred, target) (None: with upstream), forward_backward_hessian(pred,
+/// target, grad_out, hess_out) and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
 /// std::invalid_argument for Mean over an empty input.
 ///
 /// @tparam Reduction Sum, Mean (default) or None
@@ -35,6 +36,11 @@ class MSE : public detail::ElementwiseLoss<MSE<Reduction>, Reduction> {
   template <class E>
   static auto slope(const Eigen::ArrayBase<E>& e) {
     return typename E::Scalar(2) * e;
+  }
+  /// d2/dyhat2: 2 (NaN for a NaN e)
+  template <class E>
+  static auto curvature(const Eigen::ArrayBase<E>& e) {
+    return typename E::Scalar(2) + detail::zero_or_nan(e);
   }
 };
 

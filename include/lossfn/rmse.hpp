@@ -20,9 +20,14 @@ namespace lossfn {
 /// reduction, so there are no per-term losses and None does not compile.
 /// Gradient: dL/dyhat_i = scale (yhat_i - y_i) / L, and 0 when L = 0 (every
 /// prediction exact), the subgradient PyTorch's sqrt(mse) would turn into NaN.
+/// Hessian diagonal (the Hessian is not diagonal; this is its diagonal):
+/// d2L/dyhat_i^2 = (scale / L) (1 - scale (yhat_i - y_i)^2 / L^2), and 0 when L = 0
+/// (along any one coordinate the loss is sqrt(scale) |e_i| there: 0 on both pieces).
 ///
 /// Calls, as every elementwise loss: forward(pred, target), backward(pred, target),
-/// forward_backward(pred, target, grad_out) and operator() (= forward). Throws
+/// forward_backward(pred, target, grad_out), hessian_diagonal(pred, target),
+/// forward_backward_hessian(pred, target, grad_out, hess_out) and operator() (=
+/// forward). Throws
 /// lossfn::shape_error if the shapes differ and std::invalid_argument for Mean over
 /// an empty input.
 ///
@@ -63,6 +68,26 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
   void gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
     total_and_gradient(in, out, scale);
   }
+  /// d2L/dpred_i^2 = f (1 - scale (e_i / L)^2), f = scale / L (the Hessian is not
+  /// diagonal: this is its diagonal); 0 when L = 0, as the gradient.
+  template <class S>
+  void hessian(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+    detail::run_elementwise<Acc<S>>(curvature_pass<S, false>(total(in), scale), in.x, out.grad);
+  }
+  template <class S>
+  Acc<S> total_gradient_and_hessian(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 2>& out,
+                                    Acc<S> scale) const {
+    const Acc<S> sum = total(in);
+    detail::run_elementwise<Acc<S>>(curvature_pass<S, true>(sum, scale), in.x, out.grad);
+    return sum;
+  }
+  template <class S, bool WithGradient>
+  static detail::RmseCurvature<S, WithGradient> curvature_pass(Acc<S> sum, Acc<S> scale) {
+    const Acc<S> loss = finish(sum, scale);
+    if (loss == Acc<S>(0)) return {scale, Acc<S>(1), Acc<S>(0)};
+    return {scale, loss, scale / loss};
+  }
+
   /// L = sqrt(scale x sum)
   template <class A>
   static A finish(A sum, A scale) {

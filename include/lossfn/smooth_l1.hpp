@@ -2,6 +2,7 @@
 /// Smooth L1 loss: Huber divided by its threshold (PyTorch's smooth_l1_loss).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -25,12 +26,15 @@ struct SmoothL1Options {
 ///   sign(e)                 otherwise (so 0 at e = 0 when beta = 0)
 /// Sum or Mean over the n elements, as PyTorch's smooth_l1_loss. beta = 0 is the
 /// L1 loss |e| (MAE's terms and gradient). Huber(delta) = delta x SmoothL1(beta =
-/// delta), in value and gradient. At |e| = beta both pieces agree in value (beta/2)
+/// delta), in value and gradient. Hessian diagonal: scale / beta where |e| < beta,
+/// else 0 (the linear piece at |e| = beta, 0 everywhere for beta = 0). At |e| = beta
+/// both pieces agree in value (beta/2)
 /// and slope (+-1).
 ///
 /// Calls, as every elementwise loss: forward(pred, target), backward(pred, target)
-/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out)
-/// and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
+/// (None: backward(pred, target, upstream)), forward_backward(pred, target, grad_out),
+/// hessian_diagonal(pred, target) (None: with upstream), forward_backward_hessian(pred,
+/// target, grad_out, hess_out) and operator() (= forward). Throws lossfn::shape_error if the shapes differ and
 /// std::invalid_argument for Mean over an empty input.
 ///
 /// @tparam Reduction Sum, Mean (default) or None
@@ -74,20 +78,23 @@ class SmoothL1 : public detail::ElementwiseLoss<SmoothL1<Reduction>, Reduction> 
     using T = typename E::Scalar;
     const T b = T(options_.beta);
     const T divisor = b > 0 ? b : T(1);
-    constexpr T kHuge = huge<T>();
+    constexpr T kHuge = detail::huge_scale<T>();
     const T big = b > 0 ? T(1) : kHuge;
     return ((e / divisor) * big * big).max(T(-1)).min(T(1));
   }
 
- private:
-  /// 2^k with k = half the exponent range: big * big >= 1 / denorm_min, big itself finite.
-  template <class T>
-  static constexpr T huge() {
-    T x(1);
-    for (int i = 0; i < (std::numeric_limits<T>::digits - std::numeric_limits<T>::min_exponent + 1) / 2; ++i) x *= T(2);
-    return x;
+  /// d2/dyhat2: 1/beta if |e| < beta, else 0 (the linear piece at the kink, as
+  /// PyTorch's |e| < beta test; 0 everywhere for beta = 0). A beta so small that 1/beta
+  /// overflows T gives T's largest value.
+  template <class E>
+  auto curvature(const Eigen::ArrayBase<E>& e) const {
+    using T = typename E::Scalar;
+    const T b = T(options_.beta);
+    const T inverse = b > 0 ? std::min(T(1) / b, std::numeric_limits<T>::max()) : T(0);
+    return detail::positive_step(b - e.abs()) * inverse;
   }
 
+ private:
   SmoothL1Options options_;
 };
 

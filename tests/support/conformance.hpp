@@ -161,10 +161,29 @@ void elementwise_errors(const Loss& loss, const std::string& name) {
       CHECK(buffer.untouched());
     }
   }
-  {  // the same call with good arguments does write (the sentinel test can fail)
+  {  // forward_backward_hessian: a bad target or a bad Hessian output writes neither output
+    Buffer grads, hessians;
+    CHECK_THROWS_AS(loss.forward_backward_hessian(pred, wrong, grads.map(3, 2), hessians.map(3, 2)),
+                    lossfn::shape_error);
+    CHECK_THROWS_AS(loss.forward_backward_hessian(pred, target, grads.map(3, 2), hessians.map(2, 3)),
+                    lossfn::shape_error);
+    CHECK_THROWS_AS(loss.forward_backward_hessian(pred, target, grads.map(2, 3), hessians.map_rm(3, 2)),
+                    lossfn::shape_error);
+    CHECK(grads.untouched());
+    CHECK(hessians.untouched());
+    Resizable grad(4, 4), hess(1, 5);
+    CHECK_THROWS_AS(loss.forward_backward_hessian(pred, wrong, grad.array, hess.array), lossfn::shape_error);
+    CHECK(grad.untouched(4, 4));
+    CHECK(hess.untouched(1, 5));
+  }
+  {  // the same calls with good arguments do write (the sentinel test can fail)
     Buffer buffer;
     loss.forward_backward(pred, target, buffer.map(3, 2));
     CHECK_FALSE(buffer.untouched());
+    Buffer grads, hessians;
+    loss.forward_backward_hessian(pred, target, grads.map(3, 2), hessians.map_rm(3, 2));
+    CHECK_FALSE(grads.untouched());
+    CHECK_FALSE(hessians.untouched());
   }
 }
 
@@ -320,6 +339,12 @@ void no_allocation_at(const typename Entry::Options& options, TargetForm form, c
       CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward(p, t)); }) == 0);
       CHECK(allocations_of([&] { sink += static_cast<double>(sum.forward_backward(p, t, g)); }) == 0);
       CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward_backward(p, t, g)); }) == 0);
+      if constexpr (Entry::shape == CallShape::Elementwise) {  // the losses with Hessian diagonals so far
+        Plain h(ops.a.rows(), ops.a.cols());
+        Eigen::Map<Plain> hm(h.data(), h.rows(), h.cols());
+        CHECK(allocations_of([&] { sink += static_cast<double>(sum.forward_backward_hessian(p, t, g, h)); }) == 0);
+        CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward_backward_hessian(p, t, g, hm)); }) == 0);
+      }
       CHECK(std::isfinite(sink));
     };
     if (form == TargetForm::Index) {

@@ -1,6 +1,7 @@
 // The conformance battery every elementwise loss (MSE, MAE, RMSE, Huber, SmoothL1) runs:
-// finite-difference gradients for each reduction, shape and storage order, the
-// reduction identities, Map/Block/Matrix/expression inputs, and float vs double.
+// finite-difference gradients and Hessian diagonals for each reduction, shape and
+// storage order, the reduction identities, Map/Block/Matrix/expression inputs, and
+// float vs double.
 #pragma once
 
 #include <lossfn/errors.hpp>
@@ -53,6 +54,18 @@ void check_gradients(const std::string& label, const Make& make, const NearKink&
   CHECK(sum.forward_backward(pred, target, fused) == Approx(sum.forward(pred, target)).epsilon(1e-14));
   CHECK(max_error(fused, sum.backward(pred, target)) < 1e-15);
 
+  // Hessian diagonals against central differences of backward, and the one-pass call
+  const auto g_sum = [&](const Plain& p) { return sum.backward(p, target); };
+  CHECK(hessian_error(label, g_sum, pred, sum.hessian_diagonal(pred, target)) < kGradientTolerance);
+  const auto g_mean = [&](const Plain& p) { return mean.backward(p, target); };
+  const Plain hess_mean = mean.hessian_diagonal(pred, target);
+  CHECK(hessian_error(label, g_mean, pred, hess_mean) < kGradientTolerance);
+  Plain fused_hess(rows, cols);
+  CHECK(mean.forward_backward_hessian(pred, target, fused, fused_hess) ==
+        Approx(mean.forward(pred, target)).epsilon(1e-14));
+  CHECK(max_error(fused, mean.backward(pred, target)) < 1e-15);
+  CHECK(max_error(fused_hess, hess_mean) < 1e-15);
+
   // Sum = n x Mean in value and gradient (sqrt(n) x Mean for a root of the sum)
   const double n = static_cast<double>(pred.size());
   const double ratio = Kind == Terms::Additive ? n : std::sqrt(n);
@@ -71,6 +84,10 @@ void check_gradients(const std::string& label, const Make& make, const NearKink&
     CHECK(terms.sum() == Approx(sum.forward(pred, target)).epsilon(1e-13));
     const Plain ones = Plain::Ones(rows, cols);
     CHECK(max_error(none.backward(pred, target, ones), sum.backward(pred, target)) < 1e-15);
+    // None's Hessian diagonal: of sum(upstream * per-term losses)
+    const auto g_none = [&](const Plain& p) { return none.backward(p, target, upstream); };
+    CHECK(hessian_error(label, g_none, pred, none.hessian_diagonal(pred, target, upstream)) < kGradientTolerance);
+    CHECK(max_error(none.hessian_diagonal(pred, target, ones), sum.hessian_diagonal(pred, target)) < 1e-15);
   }
 }
 
@@ -118,6 +135,17 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
         mean.forward_backward(big_pred.block(2, 3, 6, 5), big_target.block(1, 1, 6, 5), big_grad.block(1, 2, 6, 5));
     CHECK(fused == Approx(value).epsilon(1e-14));
     CHECK(max_error(big_grad.block(1, 2, 6, 5), grad) < 1e-15);
+    // forward_backward_hessian into two Blocks of row-major buffers
+    ArrayRM big_hess = ArrayRM::Constant(8, 8, 5.0);
+    CHECK(mean.forward_backward_hessian(big_pred.block(2, 3, 6, 5), big_target.block(1, 1, 6, 5),
+                                        big_grad.block(1, 2, 6, 5), big_hess.block(2, 1, 6, 5)) ==
+          Approx(value).epsilon(1e-14));
+    CHECK(max_error(big_grad.block(1, 2, 6, 5), grad) < 1e-15);
+    CHECK(max_error(big_hess.block(2, 1, 6, 5), mean.hessian_diagonal(pred, target)) < 1e-15);
+    CHECK(max_error(mean.hessian_diagonal(pred.matrix(), target * 1.0), mean.hessian_diagonal(pred, target)) < 1e-15);
+    ArrayRM hess_untouched = big_hess;
+    hess_untouched.block(2, 1, 6, 5).setConstant(5.0);
+    CHECK((hess_untouched == 5.0).all());
     ArrayRM untouched = big_grad;
     untouched.block(1, 2, 6, 5).setConstant(5.0);
     CHECK((untouched == 5.0).all());  // nothing outside the block was written
@@ -158,6 +186,11 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
     mean.forward_backward(pred_f, target_f, grad_f);
     CHECK(max_error(grad_f, mean.backward(pred_f.template cast<double>(), target_f.template cast<double>())) <
           Tolerance<float>::rel);
+    ArrayF hess_f(6, 5);
+    mean.forward_backward_hessian(pred_f, target_f, grad_f, hess_f);
+    CHECK(max_error(hess_f, mean.hessian_diagonal(pred_f.template cast<double>(), target_f.template cast<double>())) <
+          Tolerance<float>::rel);
+    CHECK(max_error(mean.hessian_diagonal(pred_f, target_f), hess_f) == 0);
     // long double compiles and agrees
     const Eigen::Array<long double, Eigen::Dynamic, Eigen::Dynamic> pred_l = pred.template cast<long double>(),
                                                                     target_l = target.template cast<long double>();
@@ -177,6 +210,15 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
     ArrayCM small = ArrayCM::Constant(5, 5, 42.0);
     CHECK_THROWS_AS(mean.forward_backward(pred, target, small.block(0, 0, 5, 5)), lossfn::shape_error);
     CHECK((small == 42.0).all());
+    CHECK_THROWS_WITH(mean.hessian_diagonal(pred, wrong),
+                      "lossfn::" + name + "::hessian_diagonal: pred is 6x5 but target is 5x6");
+    ArrayCM hess = ArrayCM::Constant(6, 5, 43.0);
+    CHECK_THROWS_WITH(mean.forward_backward_hessian(pred, wrong, out, hess),
+                      "lossfn::" + name + "::forward_backward_hessian: pred is 6x5 but target is 5x6");
+    CHECK_THROWS_WITH(mean.forward_backward_hessian(pred, target, out, small.block(0, 0, 5, 5)),
+                      ContainsSubstring("hess_out is 5x5"));
+    CHECK((out == 42.0).all());  // the gradient was not written either
+    CHECK((hess == 43.0).all());
     // a resizable gradient is resized
     ArrayCM empty;
     mean.forward_backward(pred, target, empty);

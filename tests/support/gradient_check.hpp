@@ -91,6 +91,39 @@ double gradient_error(const std::string& label, const F& f, const Plain& x, cons
   return error;
 }
 
+/// The diagonal of the Jacobian of a gradient by central differences:
+/// (grad(x + h e_ij)_ij - grad(x - h e_ij)_ij) / 2h, h as in numeric_gradient. This is
+/// the diagonal of the Hessian when grad is the gradient of a scalar function.
+template <class Plain, class Grad>
+Plain numeric_hessian_diagonal(const Grad& grad, const Plain& x, double step = 1e-6) {
+  Plain probe = x;
+  Plain hess(x.rows(), x.cols());
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      const double h = step * std::max(1.0, std::abs(static_cast<double>(x(i, j))));
+      probe(i, j) = x(i, j) + h;
+      const double up = static_cast<double>(Plain(grad(probe))(i, j));
+      probe(i, j) = x(i, j) - h;
+      const double down = static_cast<double>(Plain(grad(probe))(i, j));
+      probe(i, j) = x(i, j);
+      hess(i, j) = (up - down) / (2 * h);
+    }
+  }
+  return hess;
+}
+
+/// Compares an analytic Hessian diagonal with central differences of the gradient
+/// function grad at x; returns the error (see max_error), recorded under
+/// `label` + " Hessian".
+template <class Plain, class Grad, class H>
+double hessian_error(const std::string& label, const Grad& grad, const Plain& x, const Eigen::DenseBase<H>& analytic,
+                     double step = 1e-6) {
+  const Plain numeric = numeric_hessian_diagonal(grad, x, step);
+  const double error = max_error(analytic, numeric);
+  ErrorLog::instance().record(label + " Hessian", error);
+  return error;
+}
+
 /// Tolerances per scalar type, for comparing a result with the double one.
 template <class Scalar>
 struct Tolerance;

@@ -43,18 +43,20 @@ struct Skip {};
 ///   TermsOut a view for None's per-term losses, or Skip
 ///   Factor   each term's gradient factor: the reduction's scale (the accumulation
 ///            type: 1 for Sum, 1/count for Mean) or None's upstream (a view)
-///   Grads    one writable view per differentiated input, in argument order; none
-///            when no gradient is asked for
-/// Issue 12 adds the Hessian diagonals here (one view per differentiated input).
-template <bool Sums, class TermsOut, class Factor, class... Grads>
+///   Grads    a std::tuple of one writable view per differentiated input, in
+///            argument order; empty when no gradient is asked for
+///   Hessians the same for the Hessian diagonals (with the same factor)
+template <bool Sums, class TermsOut, class Factor, class Grads = std::tuple<>, class Hessians = std::tuple<>>
 struct Work {
   static constexpr bool sums = Sums;
-  static constexpr bool writes_gradients = sizeof...(Grads) > 0;
+  static constexpr bool writes_gradients = std::tuple_size<Grads>::value > 0;
+  static constexpr bool writes_hessians = std::tuple_size<Hessians>::value > 0;
   static constexpr bool writes_terms = !std::is_same<TermsOut, Skip>::value;
   static constexpr bool has_upstream = !std::is_arithmetic<Factor>::value;
   TermsOut terms;
   Factor factor;
-  std::tuple<Grads...> grad;
+  Grads grad;
+  Hessians hess;
 };
 
 /// A column of one value per row, of P's kind (Array or Matrix): None's per-row terms.
@@ -73,10 +75,11 @@ std::tuple<const Eigen::DenseBase<G>&...> outputs(const Eigen::DenseBase<G>&... 
 ///   name, reduction                       its name in messages, its reduction policy
 ///   static constexpr Terms terms          where its terms are
 ///   static constexpr const char* first    the name of its first argument in messages ("pred", "x1")
-///   static constexpr std::array<const char*, N> gradient_names
-///                                          forward_backward's output names: N = the
-///                                          number of differentiated inputs (the first N
-///                                          arguments, all of the first one's shape)
+///   static constexpr std::array<const char*, N> gradient_names, hessian_names
+///                                          the output names of forward_backward and
+///                                          forward_backward_hessian: N = the number of
+///                                          differentiated inputs (the first N arguments,
+///                                          all of the first one's shape)
 ///   template <class P> using gradients    what backward returns for N > 1 (an aggregate of N P's)
 /// and these hooks, private with `friend struct detail::Driver`:
 ///   void check(const char* function, const Eigen::DenseBase<A>&... args) const
@@ -85,14 +88,16 @@ std::tuple<const Eigen::DenseBase<G>&...> outputs(const Eigen::DenseBase<G>&... 
 ///       the views its kernel reads (ops live for the whole call)
 ///   double count(const char* function, const In& in) const
 ///       the O(m) checks that read values (labels, class indices), and what Mean
-///       divides by; 0 makes the loss and every gradient 0
+///       divides by; 0 makes the loss and every derivative 0
 ///   static auto output_view(G& out), static auto upstream_view(const U& upstream)
-///       the views of its outputs (gradients, None's terms) and of None's upstream
+///       the views of its outputs (gradients, Hessian diagonals, None's terms) and of
+///       None's upstream
 ///   Acc run(const In& in, const Work<...>& work) const
 ///       the kernel program (Acc = accumulator_t of the scalar)
 ///   optionally static Acc finish(Acc total, Acc scale)
 ///       the reduced loss from the sum of the terms (default total x scale; RMSE's root)
-/// Every check runs before anything is written.
+/// The Hessian calls need hessian_names and a run that writes Work::hess. Every check
+/// runs before anything is written.
 struct Driver {
   /// Sum/Mean: the reduced loss. None: the per-term losses (first argument's shape,
   /// or a column per row).
@@ -109,11 +114,12 @@ struct Driver {
         loss, "forward",
         [&](const auto& in, Acc scale) {
           if constexpr (R::reduces) {
-            const Acc total = loss.run(in, Work<true, Skip, Acc>{{}, scale, {}});
+            const Acc total = loss.run(in, Work<true, Skip, Acc>{{}, scale, {}, {}});
             return static_cast<S>(finish<Loss>(total, scale));
           } else {
             auto terms = per_term<Loss, P>(x);
-            loss.run(in, Work<false, decltype(Loss::output_view(terms)), Acc>{Loss::output_view(terms), scale, {}});
+            const auto terms_view = Loss::output_view(terms);
+            loss.run(in, Work<false, std::decay_t<decltype(terms_view)>, Acc>{terms_view, scale, {}, {}});
             return terms;
           }
         },
@@ -124,23 +130,7 @@ struct Driver {
   /// first argument's type, or the loss's gradients aggregate).
   template <class Loss, class... A>
   static auto backward(const Loss& loss, const Eigen::DenseBase<A>&... args) {
-    using R = typename Loss::reduction;
-    static_assert(R::reduces,
-                  "lossfn: with the None reduction, backward takes the upstream gradient as its last argument");
-    using P = first_t<A...>;
-    using Acc = accumulator_t<scalar_t<P>>;
-    const auto& x = first_of(args...);
-    loss.check("backward", args...);
-    check_terms<R>(Loss::name, "backward", term_count<Loss>(x));
-    return with_inputs(
-        loss, "backward",
-        [&](const auto& in, Acc scale) {
-          return gradients<Loss, P>(x, [&](auto&&... g) {
-            loss.run(in,
-                     Work<false, Skip, Acc, decltype(Loss::output_view(g))...>{{}, scale, {Loss::output_view(g)...}});
-          });
-        },
-        args...);
+    return derivatives<Loss, Derivative::gradient>(loss, "backward", args...);
   }
 
   /// None: the vector-Jacobian products sum_i upstream_i d(term_i)/d(input), upstream
@@ -148,30 +138,21 @@ struct Driver {
   template <class Loss, class U, class... A>
   static auto backward_upstream(const Loss& loss, const Eigen::DenseBase<U>& upstream,
                                 const Eigen::DenseBase<A>&... args) {
-    static_assert(!Loss::reduction::reduces,
-                  "lossfn: backward with an upstream gradient is for the None reduction; Sum and Mean take "
-                  "backward without it");
-    using P = first_t<A...>;
-    using Acc = accumulator_t<scalar_t<P>>;
-    static_assert(same_scalar<P, U>::value);
-    const auto& x = first_of(args...);
-    loss.check("backward", args...);
-    if constexpr (Loss::terms == Terms::per_entry) {
-      check_same_shape(Loss::name, "backward", Loss::first, x, "upstream", upstream);
-    } else {
-      check_column_per_row(Loss::name, "backward", Loss::first, x, "upstream", upstream);
-    }
-    operand_t<U> u = upstream.derived();
-    const auto factor = Loss::upstream_view(u);
-    return with_inputs(
-        loss, "backward",
-        [&](const auto& in, Acc) {
-          return gradients<Loss, P>(x, [&](auto&&... g) {
-            loss.run(in, Work<false, Skip, std::decay_t<decltype(factor)>, decltype(Loss::output_view(g))...>{
-                             {}, factor, {Loss::output_view(g)...}});
-          });
-        },
-        args...);
+    return derivatives_upstream<Loss, Derivative::gradient>(loss, "backward", upstream, args...);
+  }
+
+  /// Sum/Mean: the diagonal of the Hessian of the reduced loss for every
+  /// differentiated input (as backward returns its gradients).
+  template <class Loss, class... A>
+  static auto hessian(const Loss& loss, const Eigen::DenseBase<A>&... args) {
+    return derivatives<Loss, Derivative::hessian>(loss, "hessian_diagonal", args...);
+  }
+
+  /// None: the diagonal of the Hessian of sum_i upstream_i term_i.
+  template <class Loss, class U, class... A>
+  static auto hessian_upstream(const Loss& loss, const Eigen::DenseBase<U>& upstream,
+                               const Eigen::DenseBase<A>&... args) {
+    return derivatives_upstream<Loss, Derivative::hessian>(loss, "hessian_diagonal", upstream, args...);
   }
 
   /// Sum/Mean, in one pass: returns the loss and writes the gradients into the
@@ -179,33 +160,23 @@ struct Driver {
   /// Refs of the first argument's shape). No heap allocation for outputs of that
   /// shape and inputs with direct access.
   template <class Loss, class... G, class... A>
-  static auto forward_backward(const Loss& loss, const std::tuple<const Eigen::DenseBase<G>&...>& outs,
+  static auto forward_backward(const Loss& loss, const std::tuple<const Eigen::DenseBase<G>&...>& grads,
                                const Eigen::DenseBase<A>&... args) {
-    using R = typename Loss::reduction;
-    static_assert(R::reduces,
-                  "lossfn: forward_backward needs a reducing policy (Sum or Mean); with None, "
-                  "call forward and backward with the upstream gradient");
-    static_assert(sizeof...(G) == Loss::gradient_names.size(), "lossfn internal: one output per gradient");
-    using P = first_t<A...>;
-    using S = scalar_t<P>;
-    using Acc = accumulator_t<S>;
-    static_assert((same_scalar<P, G>::value && ...));
-    const auto& x = first_of(args...);
-    loss.check("forward_backward", args...);
-    check_terms<R>(Loss::name, "forward_backward", term_count<Loss>(x));
-    check_outputs<Loss>(outs, x, std::index_sequence_for<G...>{});
-    return with_inputs(
-        loss, "forward_backward",
-        [&](const auto& in, Acc scale) {
-          const Acc total = std::apply(
-              [&](const auto&... out) { return run_into(loss, in, scale, prepare_output(out, x.rows(), x.cols())...); },
-              outs);
-          return static_cast<S>(finish<Loss>(total, scale));
-        },
-        args...);
+    return fused(loss, "forward_backward", grads, std::tuple<>{}, args...);
+  }
+
+  /// Sum/Mean, in one pass: forward_backward that also writes the Hessian diagonals.
+  template <class Loss, class... G, class... H, class... A>
+  static auto forward_backward_hessian(const Loss& loss, const std::tuple<const Eigen::DenseBase<G>&...>& grads,
+                                       const std::tuple<const Eigen::DenseBase<H>&...>& hessians,
+                                       const Eigen::DenseBase<A>&... args) {
+    static_assert(sizeof...(H) == Loss::hessian_names.size(), "lossfn internal: one Hessian output per input");
+    return fused(loss, "forward_backward_hessian", grads, hessians, args...);
   }
 
  private:
+  enum class Derivative { gradient, hessian };
+
   template <class First, class... Rest>
   struct first_type {
     using type = First;
@@ -272,36 +243,132 @@ struct Driver {
     }
   }
 
-  /// Allocates backward's gradients (of the first argument's shape and plain type),
-  /// lets fill write them, returns one or the loss's aggregate of them.
-  template <class Loss, class P, class X, class Fill>
-  static auto gradients(const X& x, Fill&& fill) {
-    constexpr std::size_t n = Loss::gradient_names.size();
-    return gradients_of<Loss, P>(x, fill, std::make_index_sequence<n>{});
-  }
-  template <class Loss, class P, class X, class Fill, std::size_t... I>
-  static auto gradients_of(const X& x, Fill& fill, std::index_sequence<I...>) {
-    std::array<typename P::PlainObject, sizeof...(I)> g;
-    for (auto& gi : g) gi.resize(x.rows(), x.cols());
-    fill(g[I]...);
-    if constexpr (sizeof...(I) == 1) {
-      return std::move(g[0]);
+  /// The Work of a call that writes one kind of derivative into outs (a tuple of views).
+  template <Derivative D, bool Sums, class Factor, class Outs>
+  static auto derivative_work(const Factor& factor, const Outs& outs) {
+    if constexpr (D == Derivative::gradient) {
+      return Work<Sums, Skip, Factor, Outs>{{}, factor, outs, {}};
     } else {
-      return typename Loss::template gradients<typename P::PlainObject>{std::move(g[I])...};
+      return Work<Sums, Skip, Factor, std::tuple<>, Outs>{{}, factor, {}, outs};
     }
   }
 
-  template <class Loss, class Outs, class X, std::size_t... I>
-  static void check_outputs(const Outs& outs, const X& x, std::index_sequence<I...>) {
-    (check_output(Loss::name, "forward_backward", Loss::gradient_names[I], std::get<I>(outs), Loss::first, x.rows(),
-                  x.cols()),
-     ...);
+  template <class Loss, class... G>
+  static auto views(G&... out) {
+    return std::make_tuple(Loss::output_view(out)...);
   }
 
-  template <class Loss, class In, class Acc, class... G>
-  static Acc run_into(const Loss& loss, const In& in, Acc scale, G&... out) {
-    return loss.run(in,
-                    Work<true, Skip, Acc, decltype(Loss::output_view(out))...>{{}, scale, {Loss::output_view(out)...}});
+  /// backward and hessian_diagonal of Sum and Mean.
+  template <class Loss, Derivative D, class... A>
+  static auto derivatives(const Loss& loss, const char* function, const Eigen::DenseBase<A>&... args) {
+    using R = typename Loss::reduction;
+    static_assert(R::reduces,
+                  "lossfn: with the None reduction, backward and hessian_diagonal take the upstream gradient as their "
+                  "last argument");
+    using P = first_t<A...>;
+    using Acc = accumulator_t<scalar_t<P>>;
+    const auto& x = first_of(args...);
+    loss.check(function, args...);
+    check_terms<R>(Loss::name, function, term_count<Loss>(x));
+    return with_inputs(
+        loss, function,
+        [&](const auto& in, Acc scale) {
+          return allocated<Loss, P>(
+              x, [&](auto&... out) { loss.run(in, derivative_work<D, false>(scale, views<Loss>(out...))); });
+        },
+        args...);
+  }
+
+  /// backward and hessian_diagonal of None, with the upstream gradient.
+  template <class Loss, Derivative D, class U, class... A>
+  static auto derivatives_upstream(const Loss& loss, const char* function, const Eigen::DenseBase<U>& upstream,
+                                   const Eigen::DenseBase<A>&... args) {
+    static_assert(!Loss::reduction::reduces,
+                  "lossfn: the upstream gradient is for the None reduction; Sum and Mean take backward and "
+                  "hessian_diagonal without it");
+    using P = first_t<A...>;
+    using Acc = accumulator_t<scalar_t<P>>;
+    static_assert(same_scalar<P, U>::value);
+    const auto& x = first_of(args...);
+    loss.check(function, args...);
+    if constexpr (Loss::terms == Terms::per_entry) {
+      check_same_shape(Loss::name, function, Loss::first, x, "upstream", upstream);
+    } else {
+      check_column_per_row(Loss::name, function, Loss::first, x, "upstream", upstream);
+    }
+    operand_t<U> u = upstream.derived();
+    const auto factor = Loss::upstream_view(u);
+    return with_inputs(
+        loss, function,
+        [&](const auto& in, Acc) {
+          return allocated<Loss, P>(
+              x, [&](auto&... out) { loss.run(in, derivative_work<D, false>(factor, views<Loss>(out...))); });
+        },
+        args...);
+  }
+
+  /// forward_backward and forward_backward_hessian.
+  template <class Loss, class... G, class... H, class... A>
+  static auto fused(const Loss& loss, const char* function, const std::tuple<const Eigen::DenseBase<G>&...>& grads,
+                    const std::tuple<const Eigen::DenseBase<H>&...>& hessians, const Eigen::DenseBase<A>&... args) {
+    using R = typename Loss::reduction;
+    static_assert(R::reduces,
+                  "lossfn: forward_backward needs a reducing policy (Sum or Mean); with None, "
+                  "call forward and backward with the upstream gradient");
+    static_assert(sizeof...(G) == Loss::gradient_names.size(), "lossfn internal: one gradient output per input");
+    using P = first_t<A...>;
+    using S = scalar_t<P>;
+    using Acc = accumulator_t<S>;
+    static_assert((same_scalar<P, G>::value && ...));
+    static_assert((same_scalar<P, H>::value && ...));
+    const auto& x = first_of(args...);
+    loss.check(function, args...);
+    check_terms<R>(Loss::name, function, term_count<Loss>(x));
+    check_outputs<Loss>(function, Loss::gradient_names, grads, x, std::index_sequence_for<G...>{});
+    if constexpr (sizeof...(H) > 0) {
+      check_outputs<Loss>(function, Loss::hessian_names, hessians, x, std::index_sequence_for<H...>{});
+    }
+    return with_inputs(
+        loss, function,
+        [&](const auto& in, Acc scale) {
+          auto g = prepared<Loss>(grads, x, std::index_sequence_for<G...>{});
+          auto h = prepared<Loss>(hessians, x, std::index_sequence_for<H...>{});
+          const Acc total = loss.run(in, Work<true, Skip, Acc, decltype(g), decltype(h)>{{}, scale, g, h});
+          return static_cast<S>(finish<Loss>(total, scale));
+        },
+        args...);
+  }
+
+  /// Allocates the derivatives of backward or hessian_diagonal (of the first
+  /// argument's shape and plain type), lets fill write them, returns one or the
+  /// loss's aggregate of them.
+  template <class Loss, class P, class X, class Fill>
+  static auto allocated(const X& x, Fill&& fill) {
+    constexpr std::size_t n = Loss::gradient_names.size();
+    return allocated_of<Loss, P>(x, fill, std::make_index_sequence<n>{});
+  }
+  template <class Loss, class P, class X, class Fill, std::size_t... I>
+  static auto allocated_of(const X& x, Fill& fill, std::index_sequence<I...>) {
+    std::array<typename P::PlainObject, sizeof...(I)> out;
+    for (auto& o : out) o.resize(x.rows(), x.cols());
+    fill(out[I]...);
+    if constexpr (sizeof...(I) == 1) {
+      return std::move(out[0]);
+    } else {
+      return typename Loss::template gradients<typename P::PlainObject>{std::move(out[I])...};
+    }
+  }
+
+  template <class Loss, class Names, class Outs, class X, std::size_t... I>
+  static void check_outputs(const char* function, const Names& names, const Outs& outs, const X& x,
+                            std::index_sequence<I...>) {
+    (check_output(Loss::name, function, names[I], std::get<I>(outs), Loss::first, x.rows(), x.cols()), ...);
+  }
+
+  /// The caller's outputs, resized if needed (after every check), as views.
+  template <class Loss, class Outs, class X, std::size_t... I>
+  static auto prepared(const Outs& outs, const X& x, std::index_sequence<I...>) {
+    return std::make_tuple(Loss::output_view(prepare_output(std::get<I>(outs), x.rows(), x.cols()))...);
   }
 };
 

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -267,16 +268,20 @@ struct declares_negative_terms : std::false_type {};
 template <class Math>
 struct declares_negative_terms<Math, std::enable_if_t<Math::negative_terms>> : std::true_type {};
 
-/// What an elementwise operation writes into out[0].
+/// What an elementwise operation writes into out[0] (and out[1]).
 enum class Emit {
-  nothing,         ///< forward of Sum and Mean
-  scaled_slope,    ///< scale * d(term)/dpred: the gradient of Sum and Mean
-  value,           ///< the term itself: None's forward
-  upstream_slope,  ///< in[2] * d(term)/dpred: None's backward (the VJP)
+  nothing,                 ///< forward of Sum and Mean
+  scaled_slope,            ///< scale * d(term)/dpred: the gradient of Sum and Mean
+  value,                   ///< the term itself: None's forward
+  upstream_slope,          ///< in[2] * d(term)/dpred: None's backward (the VJP)
+  scaled_curvature,        ///< scale * d2(term)/dpred2: the Hessian diagonal of Sum and Mean
+  upstream_curvature,      ///< in[2] * d2(term)/dpred2: None's Hessian diagonal
+  scaled_slope_curvature,  ///< out[0] the gradient, out[1] the Hessian diagonal: forward_backward_hessian
 };
 
 /// The adapter from a per-term math of e = pred - target (`value(e)`, `slope(e)`
-/// = d/de = d/dpred) to the kernel's functions of (pred, target).
+/// = d/de = d/dpred, `curvature(e)` = d2/de2 = d2/dpred2) to the kernel's
+/// functions of (pred, target).
 template <class Loss>
 struct OfError {
   Loss loss;
@@ -288,7 +293,41 @@ struct OfError {
   EIGEN_ALWAYS_INLINE auto slope(const Eigen::ArrayBase<P>& p, const Eigen::ArrayBase<T>& t) const {
     return loss.slope(p - t);
   }
+  template <class P, class T>
+  EIGEN_ALWAYS_INLINE auto curvature(const Eigen::ArrayBase<P>& p, const Eigen::ArrayBase<T>& t) const {
+    return loss.curvature(p - t);
+  }
 };
+
+// ---- building blocks of vectorised piecewise math ------------------------------------
+// Eigen 3.4 vectorises min and max but neither select nor sign (a 10x difference):
+// steps and signs are written as clamps. With the array as first operand, min/max
+// return its NaN (like std::min), so a NaN input stays NaN.
+
+/// 2^k with k half the exponent range of T: huge * huge >= 1 / denorm_min, huge finite.
+template <class T>
+constexpr T huge_scale() {
+  T x(1);
+  for (int i = 0; i < (std::numeric_limits<T>::digits - std::numeric_limits<T>::min_exponent + 1) / 2; ++i) x *= T(2);
+  return x;
+}
+
+/// 1 where x > 0, 0 where x <= 0 (every nonzero x, down to the smallest denormal,
+/// scaled to >= 1 in magnitude, then clamped), NaN where x is NaN.
+template <class X>
+EIGEN_ALWAYS_INLINE auto positive_step(const Eigen::ArrayBase<X>& x) {
+  using T = typename X::Scalar;
+  constexpr T big = huge_scale<T>();
+  return (x * big * big).max(T(0)).min(T(1));
+}
+
+/// 0 where x is a number (infinities included), NaN where it is NaN: what a constant
+/// second derivative adds so that a NaN error still gives NaN.
+template <class X>
+EIGEN_ALWAYS_INLINE auto zero_or_nan(const Eigen::ArrayBase<X>& x) {
+  using T = typename X::Scalar;
+  return x.min(T(0)).max(T(0));
+}
 
 template <class Math>
 struct is_of_error : std::false_type {};
@@ -323,23 +362,36 @@ struct TermOp {
     if constexpr (is_of_error<Math>::value) {
       const auto e = lane_or_expression(in[0] - in[1]);
       const auto& loss = math.loss;
-      if constexpr (Write && E == Emit::scaled_slope) out[0] = loss.slope(e) * scale;
-      if constexpr (Write && E == Emit::value) out[0] = loss.value(e);
-      if constexpr (Write && E == Emit::upstream_slope) out[0] = loss.slope(e) * in[2];
+      if constexpr (Write) write(out, in, loss, e);
       if constexpr (Sums) {
         return add_terms(acc, loss.value(e));
       } else {
         return acc;
       }
     } else {
-      if constexpr (Write && E == Emit::scaled_slope) out[0] = math.slope(in[0], in[1]) * scale;
-      if constexpr (Write && E == Emit::value) out[0] = math.value(in[0], in[1]);
-      if constexpr (Write && E == Emit::upstream_slope) out[0] = math.slope(in[0], in[1]) * in[2];
+      if constexpr (Write) write(out, in, math, in[0], in[1]);
       if constexpr (Sums) {
         return add_terms(acc, math.value(in[0], in[1]));
       } else {
         return acc;
       }
+    }
+  }
+
+ private:
+  /// The outputs of E from m's value, slope and curvature at x... (e, or pred and
+  /// target); only what E writes is instantiated, so a math without curvature serves
+  /// every other emit.
+  template <class Out, class In, class M, class... X>
+  EIGEN_ALWAYS_INLINE void write(Out& out, const In& in, const M& m, const X&... x) const {
+    if constexpr (E == Emit::value) out[0] = m.value(x...);
+    if constexpr (E == Emit::scaled_slope) out[0] = m.slope(x...) * scale;
+    if constexpr (E == Emit::upstream_slope) out[0] = m.slope(x...) * in[2];
+    if constexpr (E == Emit::scaled_curvature) out[0] = m.curvature(x...) * scale;
+    if constexpr (E == Emit::upstream_curvature) out[0] = m.curvature(x...) * in[2];
+    if constexpr (E == Emit::scaled_slope_curvature) {
+      out[0] = m.slope(x...) * scale;
+      out[1] = m.curvature(x...) * scale;
     }
   }
 };
@@ -377,7 +429,9 @@ struct Outputs {
 /// Derived supplies `name`, the per-term `value(e)` and its derivative `slope(e)`
 /// as array expressions of e = pred - target. A loss with other math (RMSE: a root
 /// after the reduction) replaces the kernel programs below (total,
-/// total_and_gradient, gradient, terms, vjp) with its own.
+/// total_and_gradient, gradient, terms_of, vjp, hessian, vjp_hessian,
+/// total_gradient_and_hessian) with its own. The Hessian calls need the loss's
+/// `curvature(e)` = d2(term)/de2.
 ///
 /// @tparam Derived the loss (CRTP)
 /// @tparam Reduction Sum, Mean or None
@@ -415,6 +469,29 @@ class ElementwiseLoss {
     return Driver::forward_backward(self(), outputs(grad_out), pred, target);
   }
 
+  /// Sum/Mean: the diagonal of the Hessian of the reduced loss, d2L/dpred_ij^2
+  /// (scale x the term's second derivative), of pred's shape and kind.
+  template <class P, class T>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::hessian(self(), pred, target);
+  }
+
+  /// None: the diagonal of the Hessian of sum_ij upstream_ij term_ij.
+  template <class P, class T, class U>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                           const Eigen::DenseBase<U>& upstream) const {
+    return Driver::hessian_upstream(self(), upstream, pred, target);
+  }
+
+  /// Sum/Mean, in one pass: returns the loss, writes dL/dpred into grad_out and the
+  /// Hessian diagonal into hess_out (each an Array or Matrix, resized if needed, or a
+  /// Map, Block or Ref of pred's shape). No heap allocation when both have the shape.
+  template <class P, class T, class G, class H>
+  scalar_t<P> forward_backward_hessian(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                       const Eigen::DenseBase<G>& grad_out, const Eigen::DenseBase<H>& hess_out) const {
+    return Driver::forward_backward_hessian(self(), outputs(grad_out), outputs(hess_out), pred, target);
+  }
+
   /// Same as forward.
   template <class P, class T>
   auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
@@ -428,6 +505,7 @@ class ElementwiseLoss {
   static constexpr Terms terms = Terms::per_entry;
   static constexpr const char* first = "pred";
   static constexpr std::array<const char*, 1> gradient_names{{"grad_out"}};
+  static constexpr std::array<const char*, 1> hessian_names{{"hess_out"}};
 
   template <class P, class T>
   static void check(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) {
@@ -455,6 +533,15 @@ class ElementwiseLoss {
   accumulator_t<S> run(const Inputs<S, 2>& in, const W& work) const {
     if constexpr (W::writes_terms) {
       self().terms_of(in, Outputs<S, 1>{{work.terms}});
+      return 0;
+    } else if constexpr (W::writes_hessians && W::writes_gradients) {
+      return self().total_gradient_and_hessian(in, Outputs<S, 2>{{std::get<0>(work.grad), std::get<0>(work.hess)}},
+                                               work.factor);
+    } else if constexpr (W::writes_hessians && W::has_upstream) {
+      self().vjp_hessian(Inputs<S, 3>{{in.x[0], in.x[1], work.factor}}, Outputs<S, 1>{{std::get<0>(work.hess)}});
+      return 0;
+    } else if constexpr (W::writes_hessians) {
+      self().hessian(in, Outputs<S, 1>{{std::get<0>(work.hess)}}, work.factor);
       return 0;
     } else if constexpr (!W::writes_gradients) {
       return self().total(in);
@@ -498,6 +585,20 @@ class ElementwiseLoss {
   template <class S>
   void vjp(const Inputs<S, 3>& in, const Outputs<S, 1>& out) const {
     run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope>(), in.x, out.grad);
+  }
+  template <class S>
+  void hessian(const Inputs<S, 2>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_curvature>(static_cast<S>(scale)), in.x, out.grad);
+  }
+  template <class S>
+  void vjp_hessian(const Inputs<S, 3>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_curvature>(), in.x, out.grad);
+  }
+  template <class S>
+  accumulator_t<S> total_gradient_and_hessian(const Inputs<S, 2>& in, const Outputs<S, 2>& out,
+                                              accumulator_t<S> scale) const {
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope_curvature>(static_cast<S>(scale)), in.x,
+                                             out.grad);
   }
 
  private:

@@ -1,6 +1,6 @@
 /// @file
-/// RMSE's gradient pass, g = (pred - target) x factor, as an operation of the
-/// elementwise kernel (detail/elementwise.hpp).
+/// RMSE's gradient pass, g = (pred - target) x factor, and its Hessian pass, as
+/// operations of the elementwise kernel (detail/elementwise.hpp).
 ///
 /// It lives here, not inside RMSE, so that its kernel instantiations have one name
 /// for every reduction: RMSE<Sum> and RMSE<Mean> share them, and
@@ -8,6 +8,8 @@
 #pragma once
 
 #include <Eigen/Core>
+
+#include <cstddef>
 
 #include "accumulate.hpp"
 
@@ -29,6 +31,32 @@ struct RmseScaledError {
       out[0] = ((in[0] - in[1]).template cast<accumulator_t<S>>() * factor).template cast<S>();
     } else if constexpr (Write) {
       out[0] = (in[0] - in[1]) * static_cast<S>(factor);
+    }
+    return acc;
+  }
+};
+
+/// RMSE's Hessian pass (and, WithGradient, its gradient in the same sweep): with
+/// L = sqrt(s S), S = sum e^2 and f = s / L,
+///   d2L/dpred_i^2 = f (1 - s (e_i / L)^2)     (= f (1 - e_i^2 / S))
+///   dL/dpred_i    = f e_i                      (out[0] when WithGradient)
+/// e_i / L <= 1/sqrt(s) cannot overflow where e_i^2 could. In the accumulator type,
+/// rounded once. L = 0 (every error 0) is passed as loss 1 and factor 0: gradient and
+/// Hessian 0, the values at the cone's tip that RMSE documents.
+template <class S, bool WithGradient>
+struct RmseCurvature {
+  static constexpr bool sums = false;
+  static constexpr bool negative_terms = false;
+  accumulator_t<S> scale, loss, factor;
+  template <bool Write, class A, class In, class Out>
+  EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
+    if constexpr (Write) {
+      using Acc = accumulator_t<S>;
+      const auto e = (in[0] - in[1]).template cast<Acc>();
+      const auto r = e / loss;
+      constexpr std::size_t h = WithGradient ? 1 : 0;
+      out[h] = (factor * (Acc(1) - scale * r.square())).template cast<S>();
+      if constexpr (WithGradient) out[0] = (e * factor).template cast<S>();
     }
     return acc;
   }
