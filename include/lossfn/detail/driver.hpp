@@ -263,8 +263,8 @@ struct Driver {
   static auto derivatives(const Loss& loss, const char* function, const Eigen::DenseBase<A>&... args) {
     using R = typename Loss::reduction;
     static_assert(R::reduces,
-                  "lossfn: with the None reduction, backward and hessian_diagonal take the upstream gradient as their "
-                  "last argument");
+                  "lossfn: with the None reduction, backward takes the upstream gradient as its last argument (and "
+                  "so does hessian_diagonal)");
     using P = first_t<A...>;
     using Acc = accumulator_t<scalar_t<P>>;
     const auto& x = first_of(args...);
