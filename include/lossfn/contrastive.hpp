@@ -186,6 +186,14 @@ class Contrastive {
     return detail::Driver::forward_backward(*this, detail::outputs(g1, g2), x1, x2, y);
   }
 
+  /// Mean: what it divides by, the number of pairs m (in the accumulation type), for
+  /// sharded batches (docs/sharding.md); 0 for no pair.
+  template <class X1, class X2, class Y>
+  detail::accumulator_t<S<X1>> denominator(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
+                                           const Eigen::DenseBase<Y>& y) const {
+    return detail::Driver::denominator(*this, x1, x2, y);
+  }
+
   /// Same as forward.
   template <class X1, class X2, class Y>
   auto operator()(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y) const {

@@ -34,6 +34,8 @@
 //   check_strong_guarantee<E> a failed call leaves every output untouched (bytes and shape)
 //   check_no_allocation<E>    forward (Sum, Mean) and forward_backward into caller-owned
 //                             gradients allocate nothing (allocation_counter.hpp)
+//   check_sharding<E>         uneven shards (one empty) run with Sum and recombined with
+//                             Mean's denominator() equal the whole batch under Mean
 //   check_threads<E>          one const loss shared by several threads gives bit-identical
 //                             results; failing calls throw independently
 // Row-wise gradient checks with references stay in the loss's file (rowwise.hpp):
@@ -41,12 +43,14 @@
 #pragma once
 
 #include <lossfn/errors.hpp>
+#include <lossfn/mse.hpp>  // RMSE's sharding recipe runs MSE<Sum> per shard
 #include <lossfn/reduction.hpp>
 
 #include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -531,6 +535,93 @@ void check_no_allocation() {
   if constexpr (Entry::shape == CallShape::Elementwise) check_no_allocation_in<Entry, Eigen::ArrayXXf>();
 }
 
+namespace conformance_detail {
+
+/// loss.forward_backward over rows [first, first + count) of ops, the gradients
+/// written into the same rows of g1 (and g2, a pair loss's dL/dx2) through Blocks.
+template <class Entry, class Loss, class Plain>
+double shard_forward_backward(const Loss& loss, const Operands<Plain>& ops, TargetForm form, Eigen::Index first,
+                              Eigen::Index count, Plain& g1, Plain& g2) {
+  const auto a = ops.a.middleRows(first, count);
+  auto out1 = g1.middleRows(first, count);
+  if constexpr (Entry::shape == CallShape::Pair) {
+    auto out2 = g2.middleRows(first, count);
+    return static_cast<double>(
+        loss.forward_backward(a, ops.b.middleRows(first, count), ops.labels.segment(first, count), out1, out2));
+  } else {
+    static_cast<void>(g2);
+    if constexpr (index_targets<Entry>::value) {
+      if (form == TargetForm::Index)
+        return static_cast<double>(loss.forward_backward(a, ops.labels.segment(first, count), out1));
+    }
+    return static_cast<double>(loss.forward_backward(a, ops.b.middleRows(first, count), out1));
+  }
+}
+
+/// Mean's denominator() of the same rows.
+template <class Entry, class Loss, class Plain>
+double shard_denominator(const Loss& mean, const Operands<Plain>& ops, TargetForm form, Eigen::Index first,
+                         Eigen::Index count) {
+  const auto a = ops.a.middleRows(first, count);
+  if constexpr (Entry::shape == CallShape::Pair) {
+    return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count), ops.labels.segment(first, count)));
+  } else {
+    if constexpr (index_targets<Entry>::value) {
+      if (form == TargetForm::Index) return static_cast<double>(mean.denominator(a, ops.labels.segment(first, count)));
+    }
+    return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count)));
+  }
+}
+
+}  // namespace conformance_detail
+
+/// Sharded batches (FAMILIES.md 1.3): the rows of a batch split into uneven shards,
+/// one of them empty, each run with Sum, recombined as L = sum of the shards' sums /
+/// sum of Mean's denominator() per shard and gradient = the shards' Sum gradients /
+/// that denominator, equal the whole batch under Mean in value and gradients, for
+/// every variant (CrossEntropy: class weights, label smoothing, ignore_index).
+/// RMSE follows its own recipe: MSE<Sum> per shard, L = sqrt(S / N), gradient =
+/// MSE<Sum>'s / (2 N L).
+template <class Entry>
+void check_sharding() {
+  using conformance_detail::ArrayCM;
+  const Eigen::Index m = 11, d = Entry::shape == CallShape::Elementwise ? 3 : 5;
+  const Eigen::Index cuts[] = {0, 4, 4, 9, 11};  // [0, 4), [4, 4) empty, [4, 9), [9, 11)
+  for (const auto& variant : Entry::variants(d)) {
+    CAPTURE(Entry::name, variant.name);
+    const auto ops = Entry::template operands<ArrayCM>(m, d, 17, variant.target);
+    const auto mean = Entry::make(lossfn::Mean{}, variant.options);
+    ArrayCM whole_g1(m, d), whole_g2(m, d);
+    const double whole =
+        conformance_detail::shard_forward_backward<Entry>(mean, ops, variant.target, 0, m, whole_g1, whole_g2);
+    double sum = 0, denominator = 0;
+    ArrayCM g1 = ArrayCM::Zero(m, d), g2 = ArrayCM::Zero(m, d);
+    for (std::size_t s = 0; s + 1 < std::size(cuts); ++s) {
+      const Eigen::Index first = cuts[s], count = cuts[s + 1] - cuts[s];
+      if constexpr (Entry::shape == CallShape::Elementwise && Entry::terms == Terms::RootOfSum) {
+        sum += conformance_detail::shard_forward_backward<Entry>(lossfn::MSE<lossfn::Sum>{}, ops, variant.target, first,
+                                                                 count, g1, g2);
+      } else {
+        sum += conformance_detail::shard_forward_backward<Entry>(Entry::make(lossfn::Sum{}, variant.options), ops,
+                                                                 variant.target, first, count, g1, g2);
+      }
+      const double shard_denominator =
+          conformance_detail::shard_denominator<Entry>(mean, ops, variant.target, first, count);
+      if (count == 0) CHECK(shard_denominator == 0);
+      denominator += shard_denominator;
+    }
+    double loss = sum / denominator;
+    double factor = 1 / denominator;
+    if constexpr (Entry::shape == CallShape::Elementwise && Entry::terms == Terms::RootOfSum) {
+      loss = std::sqrt(sum / denominator);
+      factor = 1 / (2 * denominator * loss);
+    }
+    CHECK(loss == Approx(whole).epsilon(1e-13));
+    CHECK(max_error(g1 * factor, whole_g1) < 1e-14);
+    if constexpr (Entry::shape == CallShape::Pair) CHECK(max_error(g2 * factor, whole_g2) < 1e-14);
+  }
+}
+
 /// Thread safety (DESIGN.md: a loss is a const functor whose only state is its
 /// options, so one object can be shared by many threads): several threads share
 /// one const loss and call forward_backward on their own data at once; every
@@ -560,7 +651,16 @@ void check_failing_threads() {
 #define LOSSFN_CONFORMANCE_TEST_CASES(Entry) \
   LOSSFN_STRONG_GUARANTEE_TEST_CASES(Entry)  \
   LOSSFN_NO_ALLOCATION_TEST_CASES(Entry)     \
+  LOSSFN_SHARDING_TEST_CASES(Entry)          \
   LOSSFN_THREADS_TEST_CASES(Entry)
+
+/// The sharding battery of one entry.
+#define LOSSFN_SHARDING_TEST_CASES(Entry)                          \
+  TEST_CASE(std::string("sharding: ") + Entry::name +              \
+            ": uneven shards recombined with denominator() equal " \
+            "the whole batch") {                                   \
+    lossfn_test::check_sharding<Entry>();                          \
+  }
 
 /// The strong-guarantee battery of one entry.
 #define LOSSFN_STRONG_GUARANTEE_TEST_CASES(Entry) \

@@ -174,6 +174,22 @@ struct Driver {
     return fused(loss, "forward_backward_hessian", grads, hessians, args...);
   }
 
+  /// What a reduction that divides (Mean) divides by for these arguments: the
+  /// number of terms, or what the loss's count says (CrossEntropy: the summed class
+  /// weights of the counted samples), in the accumulation type. Same checks as
+  /// forward, except that no terms is not an error: an empty shard's denominator is 0.
+  template <class Loss, class... A>
+  static auto denominator(const Loss& loss, const Eigen::DenseBase<A>&... args) {
+    static_assert(Loss::reduction::divides_by_count,
+                  "lossfn: denominator() is for a reduction that divides (Mean): shards run Sum, then divide by "
+                  "the summed denominators");
+    using Acc = accumulator_t<scalar_t<first_t<A...>>>;
+    loss.check("denominator", args...);
+    const std::tuple<operand_t<A>...> operands(args.derived()...);
+    const auto in = std::apply([&loss](const auto&... op) { return loss.inputs(op...); }, operands);
+    return static_cast<Acc>(loss.count("denominator", in));
+  }
+
  private:
   enum class Derivative { gradient, hessian };
 

@@ -492,6 +492,13 @@ class ElementwiseLoss {
     return Driver::forward_backward_hessian(self(), outputs(grad_out), outputs(hess_out), pred, target);
   }
 
+  /// Mean: what it divides by, the number of elements (in the accumulation type), for
+  /// sharded batches (docs/sharding.md); 0 for an empty input.
+  template <class P, class T>
+  accumulator_t<scalar_t<P>> denominator(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::denominator(self(), pred, target);
+  }
+
   /// Same as forward.
   template <class P, class T>
   auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {

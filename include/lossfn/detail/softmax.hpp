@@ -641,6 +641,14 @@ class RowwiseLoss {
     return Driver::forward_backward(self(), outputs(grad_out), pred, target);
   }
 
+  /// Mean: what it divides by (the number of samples; CrossEntropy with class-index
+  /// targets: the summed class weights of the samples not ignored), in the
+  /// accumulation type, for sharded batches (docs/sharding.md); 0 for no sample.
+  template <class P, class T>
+  accumulator_t<scalar_t<P>> denominator(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::denominator(self(), pred, target);
+  }
+
   /// Same as forward.
   template <class P, class T>
   auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
