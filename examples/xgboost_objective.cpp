@@ -29,10 +29,10 @@
 // labels, with the Hessian doubled (XGBoost's softprob uses h = 2 p (1 - p),
 // twice the exact diagonal p (1 - p)), checked against the built-in
 // multi:softprob on a classification set kept next to diabetes.csv.
+#include <xgboost/c_api.h>
 #include <lossfn/huber.hpp>
 #include <lossfn/mse.hpp>
 #include <lossfn/rmse.hpp>
-#include <xgboost/c_api.h>
 
 #include <algorithm>
 #include <cmath>
@@ -119,7 +119,8 @@ class Booster {
   Booster(const DMatrix& train, const std::vector<std::pair<std::string, std::string>>& params) {
     DMatrixHandle cache[] = {train.get()};
     check(XGBoosterCreate(cache, 1, &handle_), "XGBoosterCreate");
-    for (const auto& [key, value] : params) check(XGBoosterSetParam(handle_, key.c_str(), value.c_str()), "XGBoosterSetParam");
+    for (const auto& [key, value] : params)
+      check(XGBoosterSetParam(handle_, key.c_str(), value.c_str()), "XGBoosterSetParam");
   }
   Booster(const Booster&) = delete;
   Booster& operator=(const Booster&) = delete;
@@ -187,18 +188,21 @@ void train_custom(Booster& booster, const DMatrix& train, Eigen::Index k, int ro
     grad.resize(margin.size());
     hess.resize(margin.size());
     objective(MarginMap(margin.data(), n, k), OutputMap(grad.data(), n, k), OutputMap(hess.data(), n, k));
-    check(XGBoosterBoostOneIter(booster.get(), train.get(), grad.data(), hess.data(), static_cast<bst_ulong>(grad.size())),
+    check(XGBoosterBoostOneIter(booster.get(), train.get(), grad.data(), hess.data(),
+                                static_cast<bst_ulong>(grad.size())),
           "XGBoosterBoostOneIter");
   }
 }
 
 void train_builtin(Booster& booster, const DMatrix& train, int rounds) {
-  for (int round = 0; round < rounds; ++round) check(XGBoosterUpdateOneIter(booster.get(), round, train.get()), "XGBoosterUpdateOneIter");
+  for (int round = 0; round < rounds; ++round)
+    check(XGBoosterUpdateOneIter(booster.get(), round, train.get()), "XGBoosterUpdateOneIter");
 }
 
 double largest_difference(const std::vector<float>& a, const std::vector<float>& b) {
   double d = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    d = std::max(d, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
   return d;
 }
 
@@ -210,7 +214,8 @@ float mean(const std::vector<float>& v) {
 
 // ---- 1. MSE = reg:squarederror ----------------------------------------------------
 
-bool mse_matches_squarederror(const Rows& train_rows, const Rows& test_rows, const DMatrix& train, const DMatrix& test) {
+bool mse_matches_squarederror(const Rows& train_rows, const Rows& test_rows, const DMatrix& train,
+                              const DMatrix& test) {
   const float base = mean(train_rows.y);
   const auto target = train_rows.target();
 
