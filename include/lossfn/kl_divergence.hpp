@@ -142,6 +142,24 @@ class KLDivergence : public detail::RowwiseLoss<KLDivergence<Reduction>, Reducti
     }
   }
 
+  /// The Hessian diagonal pass (detail::rowwise_hessian): the terms in Q are those of
+  /// the cross entropy -sum_k P_k log Q_k, so c_ik = P_ik (exp of the target for
+  /// log_target) and C_i = sum_k P_ik, in double.
+  template <class Z, class T, class H, class Rows>
+  void hessian_kernel(const Z& z, const T& target, H& h, const Rows& rows) const {
+    const bool log_target = options_.log_target;
+    const auto c = [&](Eigen::Index i, Eigen::Index k) {
+      const double p = static_cast<double>(target(i, k));
+      return log_target ? std::exp(p) : p;
+    };
+    const auto mass = [&](Eigen::Index i) {
+      double sum = 0;
+      for (Eigen::Index k = 0; k < z.cols(); ++k) sum += c(i, k);
+      return sum;
+    };
+    detail::rowwise_hessian(options_.input, z, h, c, mass, rows);
+  }
+
   KLDivergenceOptions options_;
 };
 

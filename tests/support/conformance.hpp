@@ -343,7 +343,7 @@ void no_allocation_at(const typename Entry::Options& options, TargetForm form, c
       CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward(p, t)); }) == 0);
       CHECK(allocations_of([&] { sink += static_cast<double>(sum.forward_backward(p, t, g)); }) == 0);
       CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward_backward(p, t, g)); }) == 0);
-      if constexpr (Entry::shape == CallShape::Elementwise) {  // the losses with Hessian diagonals so far
+      if constexpr (Entry::shape != CallShape::Pair) {  // the losses with Hessian diagonals so far
         Plain h(ops.a.rows(), ops.a.cols());
         Eigen::Map<Plain> hm(h.data(), h.rows(), h.cols());
         CHECK(allocations_of([&] { sink += static_cast<double>(sum.forward_backward_hessian(p, t, g, h)); }) == 0);

@@ -138,8 +138,8 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
     // forward_backward_hessian into two Blocks of row-major buffers
     ArrayRM big_hess = ArrayRM::Constant(8, 8, 5.0);
     CHECK(mean.forward_backward_hessian(big_pred.block(2, 3, 6, 5), big_target.block(1, 1, 6, 5),
-                                        big_grad.block(1, 2, 6, 5), big_hess.block(2, 1, 6, 5)) ==
-          Approx(value).epsilon(1e-14));
+                                        big_grad.block(1, 2, 6, 5),
+                                        big_hess.block(2, 1, 6, 5)) == Approx(value).epsilon(1e-14));
     CHECK(max_error(big_grad.block(1, 2, 6, 5), grad) < 1e-15);
     CHECK(max_error(big_hess.block(2, 1, 6, 5), mean.hessian_diagonal(pred, target)) < 1e-15);
     CHECK(max_error(mean.hessian_diagonal(pred.matrix(), target * 1.0), mean.hessian_diagonal(pred, target)) < 1e-15);

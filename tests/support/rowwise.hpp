@@ -95,6 +95,22 @@ void check_rowwise_gradients(const std::string& label, const Make& make, const P
   CHECK(scalar_error(terms.sum(), sum.forward(pred, target)) < 1e-13);
   const Eigen::ArrayXd ones = Eigen::ArrayXd::Ones(pred.rows());
   CHECK(max_error(none.backward(pred, target, ones), sum.backward(pred, target)) < 1e-15);
+
+  // Hessian diagonals against central differences of backward (Sum, Mean, None with
+  // upstream), and forward_backward_hessian = forward, backward, hessian_diagonal
+  const auto g_sum = [&](const Plain& p) { return sum.backward(p, target); };
+  CHECK(hessian_error(label, g_sum, pred, sum.hessian_diagonal(pred, target)) < kGradientTolerance);
+  const auto g_mean = [&](const Plain& p) { return mean.backward(p, target); };
+  const Plain hess_mean = mean.hessian_diagonal(pred, target);
+  CHECK(hessian_error(label, g_mean, pred, hess_mean) < kGradientTolerance);
+  const auto g_none = [&](const Plain& p) { return none.backward(p, target, upstream); };
+  CHECK(hessian_error(label, g_none, pred, none.hessian_diagonal(pred, target, upstream)) < kGradientTolerance);
+  CHECK(max_error(none.hessian_diagonal(pred, target, ones), sum.hessian_diagonal(pred, target)) < 1e-15);
+  Plain fused_hess(pred.rows(), pred.cols());
+  CHECK(scalar_error(mean.forward_backward_hessian(pred, target, fused, fused_hess), mean.forward(pred, target)) <
+        1e-14);
+  CHECK(max_error(fused, mean.backward(pred, target)) < 1e-15);
+  CHECK(max_error(fused_hess, hess_mean) < 1e-15);
 }
 
 }  // namespace lossfn_test

@@ -579,6 +579,63 @@ void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, 
   rowwise_kernel<Input::Logits>(z, dense, sparse, grad, rows);
 }
 
+// ---- Hessian diagonals -----------------------------------------------------------------
+
+/// The diagonal of the Hessian in pred of the row losses -sum_k c_ik log q_ik (plus
+/// terms constant in pred), row by row, times the sink's multiplier u_i (the
+/// reduction's scale, or None's upstream):
+///   logits:            u_i C_i q_ik (1 - q_ik), q_i = softmax(z_i), C_i = sum_k c_ik
+///   probabilities:     u_i c_ik / p_ik^2, 0 where c_ik = 0
+///   log-probabilities: 0 (the loss is linear in pred)
+/// c(i, k) and mass(i) = C_i come from the loss's target. In the accumulation type,
+/// rounded once. A pass of its own (forward_backward_hessian runs it after the
+/// gradient kernel): it reads each row twice and writes it once.
+template <Input Form, class Z, class H, class Target, class Mass, class Rows>
+void rowwise_hessian(const Z& z, H& h, const Target& c, const Mass& mass, const Rows& rows) {
+  using S = scalar_t<Z>;
+  using Acc = accumulator_t<S>;
+  for (Eigen::Index i = 0; i < z.rows(); ++i) {
+    const Acc u = static_cast<Acc>(rows.multiplier(i));
+    if constexpr (Form == Input::Logits) {
+      const auto zi = z.row(i).template cast<Acc>();
+      const Acc top = zi.maxCoeff();
+      const Acc norm = (zi - top).exp().sum();
+      const Acc factor = u * static_cast<Acc>(mass(i));
+      for (Eigen::Index k = 0; k < z.cols(); ++k) {
+        const Acc q = std::exp(static_cast<Acc>(z(i, k)) - top) / norm;
+        h(i, k) = static_cast<S>(factor * q * (Acc(1) - q));
+      }
+    } else if constexpr (Form == Input::Probabilities) {
+      for (Eigen::Index k = 0; k < z.cols(); ++k) {
+        const Acc weight = static_cast<Acc>(c(i, k));
+        const Acc p = static_cast<Acc>(z(i, k));
+        h(i, k) = weight == Acc(0) ? S(0) : static_cast<S>(u * weight / (p * p));
+      }
+    } else {
+      static_cast<void>(c);
+      static_cast<void>(mass);
+      static_cast<void>(u);
+      for (Eigen::Index k = 0; k < z.cols(); ++k) h(i, k) = S(0);
+    }
+  }
+}
+
+/// rowwise_hessian for the input form chosen at run time.
+template <class Z, class H, class Target, class Mass, class Rows>
+void rowwise_hessian(Input form, const Z& z, H& h, const Target& c, const Mass& mass, const Rows& rows) {
+  switch (form) {
+    case Input::Probabilities:
+      rowwise_hessian<Input::Probabilities>(z, h, c, mass, rows);
+      return;
+    case Input::LogProbabilities:
+      rowwise_hessian<Input::LogProbabilities>(z, h, c, mass, rows);
+      return;
+    case Input::Logits:
+      break;
+  }
+  rowwise_hessian<Input::Logits>(z, h, c, mass, rows);
+}
+
 /// A row-wise pred needs at least one class when it has rows.
 template <class P>
 void check_classes(const char* loss, const char* function, const Eigen::EigenBase<P>& pred) {
@@ -600,8 +657,9 @@ struct RowwiseInputs {
 /// The public calls of a row-wise loss (forward, backward, forward_backward,
 /// operator()), through the call driver. Derived supplies `check` (compile-time
 /// and shape checks), `divisor` (the O(m) checks that read the target; returns the
-/// number Mean divides by) and `kernel` (runs rowwise_kernel with its target
-/// adapters).
+/// number Mean divides by), `kernel` (runs rowwise_kernel with its target
+/// adapters) and `hessian_kernel` (runs rowwise_hessian with its target's c_ik and
+/// C_i).
 ///
 /// @tparam Derived the loss (CRTP)
 /// @tparam Reduction Sum, Mean or None
@@ -649,6 +707,30 @@ class RowwiseLoss {
     return Driver::denominator(self(), pred, target);
   }
 
+  /// Sum/Mean: the diagonal of the Hessian of the reduced loss in pred, of pred's
+  /// shape, kind and storage order (logits: s C_i q_ik (1 - q_ik)).
+  template <class P, class T>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::hessian(self(), pred, target);
+  }
+
+  /// None: the diagonal of the Hessian of sum_i upstream_i loss_i, upstream an m x 1 column.
+  template <class P, class T, class U>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                           const Eigen::DenseBase<U>& upstream) const {
+    return Driver::hessian_upstream(self(), upstream, pred, target);
+  }
+
+  /// Sum/Mean: returns the loss, writes dL/dpred into grad_out and the Hessian
+  /// diagonal into hess_out (as forward_backward writes grad_out). No heap
+  /// allocation when both have pred's shape. Two passes over pred (see
+  /// docs/hessian.md).
+  template <class P, class T, class G, class H>
+  scalar_t<P> forward_backward_hessian(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                       const Eigen::DenseBase<G>& grad_out, const Eigen::DenseBase<H>& hess_out) const {
+    return Driver::forward_backward_hessian(self(), outputs(grad_out), outputs(hess_out), pred, target);
+  }
+
   /// Same as forward.
   template <class P, class T>
   auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
@@ -662,6 +744,7 @@ class RowwiseLoss {
   static constexpr Terms terms = Terms::per_row;
   static constexpr const char* first = "pred";
   static constexpr std::array<const char*, 1> gradient_names{{"grad_out"}};
+  static constexpr std::array<const char*, 1> hessian_names{{"hess_out"}};
 
   template <class P, class T>
   static auto inputs(const P& pred, const T& target) {
@@ -691,6 +774,21 @@ class RowwiseLoss {
       ColumnRows<decltype(terms_out)> rows{terms_out};
       self().kernel(in.pred, in.target, no_grad, rows);
       return Acc(0);
+    } else if constexpr (W::writes_hessians) {
+      Acc total(0);
+      if constexpr (W::writes_gradients) {
+        auto grad = std::get<0>(work.grad);
+        TotalRows<S> rows{static_cast<S>(work.factor)};
+        self().kernel(in.pred, in.target, &grad, rows);
+        total = rows.total;
+      }
+      auto hess = std::get<0>(work.hess);
+      if constexpr (W::has_upstream) {
+        self().hessian_kernel(in.pred, in.target, hess, UpstreamRows<std::decay_t<decltype(work.factor)>>{work.factor});
+      } else {
+        self().hessian_kernel(in.pred, in.target, hess, TotalRows<S>{static_cast<S>(work.factor)});
+      }
+      return total;
     } else if constexpr (!W::writes_gradients) {
       TotalRows<S> rows{static_cast<S>(work.factor)};
       self().kernel(in.pred, in.target, no_grad, rows);
