@@ -1,5 +1,5 @@
 # Install rules: headers, the exported target, a package config with its version
-# file, and a pkg-config file. Included from the top-level CMakeLists.txt.
+# file, and a pkg-config file (two with lossfn::kernels). Included from the top-level CMakeLists.txt.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -35,3 +35,28 @@ else()
 endif()
 configure_file(cmake/lossfn.pc.in "${CMAKE_CURRENT_BINARY_DIR}/lossfn.pc" @ONLY)
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/lossfn.pc" DESTINATION "${CMAKE_INSTALL_DATADIR}/pkgconfig")
+
+# lossfn::kernels: lossfn-kernels.pc, next to the library (it is built for one
+# architecture, so in LIBDIR/pkgconfig rather than DATADIR/pkgconfig). It requires
+# lossfn (DATADIR/pkgconfig) and adds the target's compile definition and library:
+#   pkg-config --cflags --libs lossfn-kernels
+if(TARGET lossfn_kernels)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+    set(LOSSFN_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+    set(LOSSFN_PC_KERNELS_TO_PREFIX "../..")  # prefix is unused then
+  else()
+    set(LOSSFN_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+    # LIBDIR may have more than one component (lib/x86_64-linux-gnu)
+    file(RELATIVE_PATH LOSSFN_PC_KERNELS_TO_PREFIX "/lossfn-prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/lossfn-prefix")
+    string(REGEX REPLACE "/$" "" LOSSFN_PC_KERNELS_TO_PREFIX "${LOSSFN_PC_KERNELS_TO_PREFIX}")
+  endif()
+  get_target_property(_lossfn_kernels_definitions lossfn_kernels INTERFACE_COMPILE_DEFINITIONS)
+  if(NOT _lossfn_kernels_definitions STREQUAL "LOSSFN_COMPILED_KERNELS")
+    message(FATAL_ERROR "lossfn-kernels.pc.in names -DLOSSFN_COMPILED_KERNELS; lossfn::kernels defines ${_lossfn_kernels_definitions}")
+  endif()
+  configure_file(cmake/lossfn-kernels.pc.in "${CMAKE_CURRENT_BINARY_DIR}/lossfn-kernels.pc.in" @ONLY)
+  # the library's file name ($<TARGET_LINKER_FILE_BASE_NAME>) from the generator
+  file(GENERATE OUTPUT "${CMAKE_CURRENT_BINARY_DIR}/lossfn-kernels.pc"
+    INPUT "${CMAKE_CURRENT_BINARY_DIR}/lossfn-kernels.pc.in")
+  install(FILES "${CMAKE_CURRENT_BINARY_DIR}/lossfn-kernels.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+endif()
