@@ -388,5 +388,90 @@ struct Driver {
   }
 };
 
+/// The public calls of a loss called as (pred, target) (the elementwise losses,
+/// CrossEntropy, KLDivergence), each a line into the driver. Derived supplies the
+/// driver's hooks (see Driver).
+///
+/// @tparam Derived the loss (CRTP)
+/// @tparam Reduction Sum, Mean or None
+template <class Derived, class Reduction>
+class PredTargetCalls {
+ public:
+  /// The reduction policy.
+  using reduction = Reduction;
+
+  /// Sum/Mean: the reduced loss (a scalar of pred's type). None: the per-term
+  /// losses (pred's shape and kind for the elementwise losses, a column of one loss
+  /// per row for the row-wise ones).
+  template <class P, class T>
+  auto forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::forward(self(), pred, target);
+  }
+
+  /// Sum/Mean: dL/dpred, of pred's shape, kind and storage order.
+  template <class P, class T>
+  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::backward(self(), pred, target);
+  }
+
+  /// None: the vector-Jacobian product sum_i upstream_i d(term_i)/dpred; upstream
+  /// has the shape of forward's None result.
+  template <class P, class T, class U>
+  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                   const Eigen::DenseBase<U>& upstream) const {
+    return Driver::backward_upstream(self(), upstream, pred, target);
+  }
+
+  /// Sum/Mean, in one pass: returns the loss and writes dL/dpred into grad_out
+  /// (an Array or Matrix, resized if needed, or a Map, Block or Ref of pred's
+  /// shape). No heap allocation when grad_out has the shape already.
+  template <class P, class T, class G>
+  scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                               const Eigen::DenseBase<G>& grad_out) const {
+    return Driver::forward_backward(self(), outputs(grad_out), pred, target);
+  }
+
+  /// Sum/Mean: the diagonal of the Hessian of the reduced loss in pred, of pred's
+  /// shape, kind and storage order (docs/hessian.md).
+  template <class P, class T>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::hessian(self(), pred, target);
+  }
+
+  /// None: the diagonal of the Hessian of sum_i upstream_i term_i.
+  template <class P, class T, class U>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                           const Eigen::DenseBase<U>& upstream) const {
+    return Driver::hessian_upstream(self(), upstream, pred, target);
+  }
+
+  /// Sum/Mean: returns the loss, writes dL/dpred into grad_out and the Hessian
+  /// diagonal into hess_out (each as forward_backward's grad_out). No heap
+  /// allocation when both have pred's shape.
+  template <class P, class T, class G, class H>
+  scalar_t<P> forward_backward_hessian(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                       const Eigen::DenseBase<G>& grad_out, const Eigen::DenseBase<H>& hess_out) const {
+    return Driver::forward_backward_hessian(self(), outputs(grad_out), outputs(hess_out), pred, target);
+  }
+
+  /// Mean: what it divides by for these inputs (the number of terms; CrossEntropy
+  /// with class indices: the summed class weights of the samples not ignored), in
+  /// the accumulation type, 0 for an empty input: for sharded batches
+  /// (docs/sharding.md).
+  template <class P, class T>
+  accumulator_t<scalar_t<P>> denominator(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return Driver::denominator(self(), pred, target);
+  }
+
+  /// Same as forward.
+  template <class P, class T>
+  auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
+    return forward(pred, target);
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
 }  // namespace detail
 }  // namespace lossfn

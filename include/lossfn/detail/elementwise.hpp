@@ -425,7 +425,8 @@ struct Outputs {
   std::array<mut_view_t<S>, N> grad;
 };
 
-/// Base of the elementwise losses: the public calls, through the call driver.
+/// Base of the elementwise losses: the public calls of PredTargetCalls, and the
+/// call driver's hooks (detail/driver.hpp).
 /// Derived supplies `name`, the per-term `value(e)` and its derivative `slope(e)`
 /// as array expressions of e = pred - target. A loss with other math (RMSE: a root
 /// after the reduction) replaces the kernel programs below (total,
@@ -436,75 +437,7 @@ struct Outputs {
 /// @tparam Derived the loss (CRTP)
 /// @tparam Reduction Sum, Mean or None
 template <class Derived, class Reduction>
-class ElementwiseLoss {
- public:
-  /// The reduction policy.
-  using reduction = Reduction;
-
-  /// Sum/Mean: the reduced loss (a scalar of pred's type). None: the per-term
-  /// losses, an array of pred's shape and kind.
-  template <class P, class T>
-  auto forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::forward(self(), pred, target);
-  }
-
-  /// Sum/Mean: dL/dpred, of pred's shape and kind.
-  template <class P, class T>
-  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::backward(self(), pred, target);
-  }
-
-  /// None: the vector-Jacobian product upstream * d(per-term loss)/dpred.
-  template <class P, class T, class U>
-  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                                   const Eigen::DenseBase<U>& upstream) const {
-    return Driver::backward_upstream(self(), upstream, pred, target);
-  }
-
-  /// Sum/Mean, in one pass: returns the loss and writes dL/dpred into grad_out
-  /// (an Array or Matrix, resized if needed, or a Map, Block or Ref of pred's shape).
-  template <class P, class T, class G>
-  scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                               const Eigen::DenseBase<G>& grad_out) const {
-    return Driver::forward_backward(self(), outputs(grad_out), pred, target);
-  }
-
-  /// Sum/Mean: the diagonal of the Hessian of the reduced loss, d2L/dpred_ij^2
-  /// (scale x the term's second derivative), of pred's shape and kind.
-  template <class P, class T>
-  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::hessian(self(), pred, target);
-  }
-
-  /// None: the diagonal of the Hessian of sum_ij upstream_ij term_ij.
-  template <class P, class T, class U>
-  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                                           const Eigen::DenseBase<U>& upstream) const {
-    return Driver::hessian_upstream(self(), upstream, pred, target);
-  }
-
-  /// Sum/Mean, in one pass: returns the loss, writes dL/dpred into grad_out and the
-  /// Hessian diagonal into hess_out (each an Array or Matrix, resized if needed, or a
-  /// Map, Block or Ref of pred's shape). No heap allocation when both have the shape.
-  template <class P, class T, class G, class H>
-  scalar_t<P> forward_backward_hessian(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                                       const Eigen::DenseBase<G>& grad_out, const Eigen::DenseBase<H>& hess_out) const {
-    return Driver::forward_backward_hessian(self(), outputs(grad_out), outputs(hess_out), pred, target);
-  }
-
-  /// Mean: what it divides by, the number of elements (in the accumulation type), for
-  /// sharded batches (docs/sharding.md); 0 for an empty input.
-  template <class P, class T>
-  accumulator_t<scalar_t<P>> denominator(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::denominator(self(), pred, target);
-  }
-
-  /// Same as forward.
-  template <class P, class T>
-  auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return forward(pred, target);
-  }
-
+class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
  protected:
   friend struct Driver;
 

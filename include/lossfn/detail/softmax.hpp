@@ -654,8 +654,8 @@ struct RowwiseInputs {
   T target;
 };
 
-/// The public calls of a row-wise loss (forward, backward, forward_backward,
-/// operator()), through the call driver. Derived supplies `check` (compile-time
+/// Base of the row-wise losses: the public calls of PredTargetCalls, and the call
+/// driver's hooks (detail/driver.hpp). Derived supplies `check` (compile-time
 /// and shape checks), `divisor` (the O(m) checks that read the target; returns the
 /// number Mean divides by), `kernel` (runs rowwise_kernel with its target
 /// adapters) and `hessian_kernel` (runs rowwise_hessian with its target's c_ik and
@@ -664,79 +664,7 @@ struct RowwiseInputs {
 /// @tparam Derived the loss (CRTP)
 /// @tparam Reduction Sum, Mean or None
 template <class Derived, class Reduction>
-class RowwiseLoss {
- public:
-  /// The reduction policy (Sum, Mean or None).
-  using reduction = Reduction;
-
-  /// Sum/Mean: the reduced loss (pred's scalar type). None: the per-sample losses,
-  /// a column of m values.
-  template <class P, class T>
-  auto forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::forward(self(), pred, target);
-  }
-
-  /// Sum/Mean: dL/dpred, of pred's shape, kind and storage order.
-  template <class P, class T>
-  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::backward(self(), pred, target);
-  }
-
-  /// None: the vector-Jacobian product sum_i upstream_i d(loss_i)/dpred, upstream
-  /// an m x 1 column.
-  template <class P, class T, class U>
-  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                                   const Eigen::DenseBase<U>& upstream) const {
-    return Driver::backward_upstream(self(), upstream, pred, target);
-  }
-
-  /// Sum/Mean, in one pass over pred: returns the loss and writes dL/dpred into
-  /// grad_out (an Array or Matrix, resized if needed, or a Map, Block or Ref of
-  /// pred's shape). No heap allocation when grad_out has the shape already.
-  template <class P, class T, class G>
-  scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                               const Eigen::DenseBase<G>& grad_out) const {
-    return Driver::forward_backward(self(), outputs(grad_out), pred, target);
-  }
-
-  /// Mean: what it divides by (the number of samples; CrossEntropy with class-index
-  /// targets: the summed class weights of the samples not ignored), in the
-  /// accumulation type, for sharded batches (docs/sharding.md); 0 for no sample.
-  template <class P, class T>
-  accumulator_t<scalar_t<P>> denominator(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::denominator(self(), pred, target);
-  }
-
-  /// Sum/Mean: the diagonal of the Hessian of the reduced loss in pred, of pred's
-  /// shape, kind and storage order (logits: s C_i q_ik (1 - q_ik)).
-  template <class P, class T>
-  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::hessian(self(), pred, target);
-  }
-
-  /// None: the diagonal of the Hessian of sum_i upstream_i loss_i, upstream an m x 1 column.
-  template <class P, class T, class U>
-  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                                           const Eigen::DenseBase<U>& upstream) const {
-    return Driver::hessian_upstream(self(), upstream, pred, target);
-  }
-
-  /// Sum/Mean: returns the loss, writes dL/dpred into grad_out and the Hessian
-  /// diagonal into hess_out (as forward_backward writes grad_out). No heap
-  /// allocation when both have pred's shape. Two passes over pred (see
-  /// docs/hessian.md).
-  template <class P, class T, class G, class H>
-  scalar_t<P> forward_backward_hessian(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
-                                       const Eigen::DenseBase<G>& grad_out, const Eigen::DenseBase<H>& hess_out) const {
-    return Driver::forward_backward_hessian(self(), outputs(grad_out), outputs(hess_out), pred, target);
-  }
-
-  /// Same as forward.
-  template <class P, class T>
-  auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return forward(pred, target);
-  }
-
+class RowwiseLoss : public PredTargetCalls<Derived, Reduction> {
  protected:
   friend struct Driver;
 
