@@ -25,18 +25,12 @@
 
 namespace lossfn_test {
 
-struct MseEntry {
-  static constexpr const char* name = "MSE";
-  static constexpr const char* id = "mse";
+/// The members an entry without options (MSE, MAE, RMSE) shares: one variant, the
+/// elementwise operands, and nothing to fuzz in its options.
+struct NoOptionsEntry {
   static constexpr CallShape shape = CallShape::Elementwise;
-  static constexpr Terms terms = Terms::Additive;
   using Options = NoOptions;
   static std::vector<Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
-  template <class R>
-  static lossfn::MSE<R> make(R, const Options&) {
-    return {};
-  }
-  static bool near_kink(double, const Options&) { return false; }  // smooth everywhere
   template <class Plain>
   static Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed, TargetForm) {
     return elementwise_operands<Plain>(rows, cols, seed);
@@ -46,48 +40,39 @@ struct MseEntry {
   static Options benchmark_options() { return {}; }
 };
 
-struct MaeEntry {
+struct MseEntry : NoOptionsEntry {
+  static constexpr const char* name = "MSE";
+  static constexpr const char* id = "mse";
+  static constexpr Terms terms = Terms::Additive;
+  template <class R>
+  static lossfn::MSE<R> make(R, const Options&) {
+    return {};
+  }
+  static bool near_kink(double, const Options&) { return false; }  // smooth everywhere
+};
+
+struct MaeEntry : NoOptionsEntry {
   static constexpr const char* name = "MAE";
   static constexpr const char* id = "mae";
-  static constexpr CallShape shape = CallShape::Elementwise;
   static constexpr Terms terms = Terms::Additive;
-  using Options = NoOptions;
-  static std::vector<Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
   template <class R>
   static lossfn::MAE<R> make(R, const Options&) {
     return {};
   }
   // |e| has its kink at e = 0: keep finite differences away from it
   static bool near_kink(double e, const Options&) { return std::abs(e) < 0.05; }
-  template <class Plain>
-  static Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed, TargetForm) {
-    return elementwise_operands<Plain>(rows, cols, seed);
-  }
-  static Options options_from(double) { return {}; }
-  static bool accepts(const Options&) { return true; }
-  static Options benchmark_options() { return {}; }
 };
 
-struct RmseEntry {
+struct RmseEntry : NoOptionsEntry {
   static constexpr const char* name = "RMSE";
   static constexpr const char* id = "rmse";
-  static constexpr CallShape shape = CallShape::Elementwise;
   // no None: its root is taken after the reduction (a compile-time error, tested in compile_fail)
   static constexpr Terms terms = Terms::RootOfSum;
-  using Options = NoOptions;
-  static std::vector<Variant<Options>> variants(Eigen::Index) { return {{"default", {}}}; }
   template <class R>
   static lossfn::RMSE<R> make(R, const Options&) {
     return {};
   }
   static bool near_kink(double, const Options&) { return false; }  // smooth away from L = 0
-  template <class Plain>
-  static Operands<Plain> operands(Eigen::Index rows, Eigen::Index cols, unsigned seed, TargetForm) {
-    return elementwise_operands<Plain>(rows, cols, seed);
-  }
-  static Options options_from(double) { return {}; }
-  static bool accepts(const Options&) { return true; }
-  static Options benchmark_options() { return {}; }
 };
 
 struct HuberEntry {
