@@ -429,8 +429,8 @@ bool cross_entropy_matches_softprob(const Rows& test_rows, const DMatrix& train,
   const bool ok = train_diff <= tolerance && test_diff <= tolerance && control_diff > 100 * tolerance;
   std::printf("CrossEntropy<Sum> with Hessian x2 vs multi:softprob, %d classes, %d rounds, depth 3, eta 0.3\n",
               kClasses, kRounds);
-  std::printf("  largest probability difference: training rows %.3g, held-out rows %.3g (tolerance %.3g)\n",
-              train_diff, test_diff, tolerance);
+  std::printf("  largest probability difference: training rows %.3g, held-out rows %.3g (tolerance %.3g)\n", train_diff,
+              test_diff, tolerance);
   const Scores s = scores(test_prob, class_labels(test_rows));
   std::printf("  multi:softprob held-out log loss %.4f, accuracy %.4f\n", s.log_loss, s.accuracy);
   std::printf("  control, exact Hessian not doubled: held-out rows differ by %.3g (must exceed %.3g)  %s\n",
@@ -440,8 +440,8 @@ bool cross_entropy_matches_softprob(const Rows& test_rows, const DMatrix& train,
 
 // ---- 4. CrossEntropy with label smoothing and class weights -----------------------
 
-bool smoothed_weighted_beats_priors(const Rows& test_rows, const DMatrix& train,
-                                    const DMatrix& test, const Labels& labels) {
+bool smoothed_weighted_beats_priors(const Rows& test_rows, const DMatrix& train, const DMatrix& test,
+                                    const Labels& labels) {
   // class weights n / (k n_c) ("balanced": each class weighs as much in total)
   Eigen::ArrayXd counts = Eigen::ArrayXd::Zero(kClasses);
   for (Eigen::Index i = 0; i < labels.rows(); ++i) counts(labels(i)) += 1;
@@ -458,7 +458,8 @@ bool smoothed_weighted_beats_priors(const Rows& test_rows, const DMatrix& train,
   // the constant model: every held-out row gets the training class priors
   std::vector<float> priors(static_cast<std::size_t>(test_rows.rows() * kClasses));
   for (std::size_t i = 0; i < priors.size(); ++i)
-    priors[i] = static_cast<float>(counts(static_cast<Eigen::Index>(i % kClasses)) / static_cast<double>(labels.rows()));
+    priors[i] =
+        static_cast<float>(counts(static_cast<Eigen::Index>(i % kClasses)) / static_cast<double>(labels.rows()));
   const Scores constant = scores(priors, test_labels);
 
   const bool ok = model.log_loss < constant.log_loss && model.accuracy > constant.accuracy;
