@@ -420,10 +420,11 @@ bool cross_entropy_matches_softprob(const Rows& test_rows, const DMatrix& train,
 
   // Tolerance 1e-5 on probabilities. The gradients and Hessians of the two runs
   // differ by float rounding only (XGBoost: p = expf(z - max) / float(sum), then
-  // p - 1 and 2 p (1 - p) in float; lossfn: in double, rounded once), a few
-  // parts in 2^24 each; through the leaf sums -G / (H + lambda), 60 rounds of
-  // eta 0.3 steps and the softmax this moves the probabilities by ~1e-7 (measured
-  // below), as long as the trees are the same. A different tree moves them by a
+  // p - 1 and max(2 p (1 - p), 1e-16) in float, the floor never reached here;
+  // lossfn: in double, rounded once), a few parts in 2^24 each; through the leaf
+  // sums -G / (H + lambda), 60 rounds of eta 0.3 steps and the softmax this moves
+  // the probabilities by about one float ulp at 1, 1.2e-7 (printed below; XGBoost
+  // 1.7.4, g++ and clang++), as long as the trees are the same. A different tree moves them by a
   // leaf value: the control's difference must exceed the tolerance 100 times over.
   const double tolerance = 1e-5;
   const bool ok = train_diff <= tolerance && test_diff <= tolerance && control_diff > 100 * tolerance;
