@@ -1,5 +1,5 @@
 // CrossEntropy's conformance batteries (support/conformance.hpp; its entry is in
-// support/cross_entropy_reference.hpp): strong guarantee, threads, and no
+// support/cross_entropy_reference.hpp): strong guarantee, threads, sharding, weights, and no
 // allocation for column-major operands (row-major: test_cross_entropy_no_allocation.cpp).
 // first: Eigen allocations become observable (see no_malloc.hpp)
 #include "no_malloc.hpp"
@@ -15,6 +15,7 @@ using lossfn_test::cross_entropy::CrossEntropyEntry;
 LOSSFN_STRONG_GUARANTEE_TEST_CASES(CrossEntropyEntry)
 LOSSFN_THREADS_TEST_CASES(CrossEntropyEntry)
 LOSSFN_SHARDING_TEST_CASES(CrossEntropyEntry)
+LOSSFN_WEIGHTS_TEST_CASES(CrossEntropyEntry)
 
 TEST_CASE("CrossEntropy: forward and forward_backward allocate nothing (column-major)") {
   lossfn_test::check_no_allocation_in<CrossEntropyEntry, lossfn_test::RowsCM>();

@@ -14,6 +14,7 @@
 #include "detail/driver.hpp"
 #include "detail/row_distance.hpp"
 #include "detail/row_statistics.hpp"
+#include "detail/weights.hpp"
 #include "errors.hpp"
 #include "options.hpp"
 #include "reduction.hpp"
@@ -43,10 +44,11 @@ namespace contrastive {
 /// the loss l = (1 - Y) 1/2 D^2 + Y 1/2 max(0, M - D)^2 and, when Out holds
 /// gradients, w dl/dD dD/dx1 and w dl/dD dD/dx2, where
 ///   dl/dD = (1 - Y) D - Y max(0, M - D)     (the notes' -D for Y = 1 is wrong: DESIGN.md)
-/// and w = in.weight (the reduction's scale, or upstream_i for None).
-/// Returns sum_i l_i in the accumulation type.
-template <Distance Dist, class In, class Out>
-auto sweep(double margin, const In& in, Out out) {
+/// and w = in.weight (the reduction's scale, or upstream_i for None), each times
+/// the row's sample weight v_i when given (a row of weight 0 adds exactly 0).
+/// Returns sum_i v_i l_i in the accumulation type.
+template <Distance Dist, class In, class Out, class V>
+auto sweep(double margin, const In& in, Out out, const RowWeights<V>& sample) {
   using S = typename decltype(in.x1)::Scalar;
   using Acc = accumulator_t<S>;
   constexpr bool row_major = decltype(in.x1)::IsRowMajor;
@@ -61,7 +63,13 @@ auto sweep(double margin, const In& in, Out out) {
         const auto dissimilar = label != Acc(0);
         const Buf hinge = (M - D).max(Acc(0));
         // select rather than (1 - Y) x ..., so that a far dissimilar pair (D = inf) costs 0, not 0 x inf
-        const Buf loss = Acc(0.5) * dissimilar.select(hinge.square(), D.square());
+        Buf loss = Acc(0.5) * dissimilar.select(hinge.square(), D.square());
+        Buf v;  // the sample weights of the block's rows
+        if (sample.given()) {
+          v.resize(n);
+          for (Eigen::Index j = 0; j < n; ++j) v(j) = static_cast<Acc>(sample(r0 + j));
+          loss = (v == Acc(0)).select(Acc(0), v * loss);
+        }
         total += loss.sum();
         if constexpr (!std::is_same<decltype(out.terms), Skip>::value) {
           out.terms.middleRows(r0, n) = loss.template cast<S>();
@@ -73,6 +81,7 @@ auto sweep(double margin, const In& in, Out out) {
           } else {
             w = in.weight.segment(r0, n).template cast<Acc>();
           }
+          if (sample.given()) w *= v;
           const Buf dl_dD = dissimilar.select(-hinge, D);
           const auto a = in.x1.middleRows(r0, n);
           const auto b = in.x2.middleRows(r0, n);
@@ -158,7 +167,7 @@ class Contrastive {
   /// L = R_i l_i. Sum/Mean: a scalar of x1's type; None: the m x 1 column of l_i.
   template <class X1, class X2, class Y>
   auto forward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y) const {
-    return detail::Driver::forward(*this, x1, x2, y);
+    return detail::Driver::forward(*this, detail::NoWeights{}, x1, x2, y);
   }
 
   /// Sum/Mean: {dL/dx1, dL/dx2}, each of x1's plain type, dL/dx = w dl/dD dD/dx with w = 1 or 1/m.
@@ -166,7 +175,7 @@ class Contrastive {
   ContrastiveGradients<typename X1::PlainObject> backward(const Eigen::DenseBase<X1>& x1,
                                                           const Eigen::DenseBase<X2>& x2,
                                                           const Eigen::DenseBase<Y>& y) const {
-    return detail::Driver::backward(*this, x1, x2, y);
+    return detail::Driver::backward(*this, detail::NoWeights{}, x1, x2, y);
   }
 
   /// None: the vector-Jacobian products {sum_i upstream_i dl_i/dx1, ... /dx2}; upstream is m x 1.
@@ -174,7 +183,7 @@ class Contrastive {
   ContrastiveGradients<typename X1::PlainObject> backward(const Eigen::DenseBase<X1>& x1,
                                                           const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
                                                           const Eigen::DenseBase<U>& upstream) const {
-    return detail::Driver::backward_upstream(*this, upstream, x1, x2, y);
+    return detail::Driver::backward_upstream(*this, detail::NoWeights{}, upstream, x1, x2, y);
   }
 
   /// Sum/Mean, one pass: returns L and writes dL/dx1 into g1 and dL/dx2 into g2 (an
@@ -183,7 +192,7 @@ class Contrastive {
   template <class X1, class X2, class Y, class G1, class G2>
   S<X1> forward_backward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
                          const Eigen::DenseBase<G1>& g1, const Eigen::DenseBase<G2>& g2) const {
-    return detail::Driver::forward_backward(*this, detail::outputs(g1, g2), x1, x2, y);
+    return detail::Driver::forward_backward(*this, detail::NoWeights{}, detail::outputs(g1, g2), x1, x2, y);
   }
 
   /// Mean: what it divides by, the number of pairs m (in the accumulation type), for
@@ -191,7 +200,49 @@ class Contrastive {
   template <class X1, class X2, class Y>
   detail::accumulator_t<S<X1>> denominator(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
                                            const Eigen::DenseBase<Y>& y) const {
-    return detail::Driver::denominator(*this, x1, x2, y);
+    return detail::Driver::denominator(*this, detail::NoWeights{}, x1, x2, y);
+  }
+
+  /// forward with one weight per pair (an m x 1 column, docs/weights.md): L = R_i v_i l_i.
+  template <class X1, class X2, class Y, class W>
+  auto forward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
+               const Weights<W>& weights) const {
+    return detail::Driver::forward(*this, weights, x1, x2, y);
+  }
+  /// backward with weights (Sum, Mean, WeightedMean).
+  template <class X1, class X2, class Y, class W>
+  ContrastiveGradients<typename X1::PlainObject> backward(const Eigen::DenseBase<X1>& x1,
+                                                          const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
+                                                          const Weights<W>& weights) const {
+    return detail::Driver::backward(*this, weights, x1, x2, y);
+  }
+  /// None's backward with weights: the vector-Jacobian products of the weighted terms.
+  template <class X1, class X2, class Y, class W, class U>
+  ContrastiveGradients<typename X1::PlainObject> backward(const Eigen::DenseBase<X1>& x1,
+                                                          const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
+                                                          const Weights<W>& weights,
+                                                          const Eigen::DenseBase<U>& upstream) const {
+    return detail::Driver::backward_upstream(*this, weights, upstream, x1, x2, y);
+  }
+  /// forward_backward with weights.
+  template <class X1, class X2, class Y, class W, class G1, class G2>
+  S<X1> forward_backward(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
+                         const Weights<W>& weights, const Eigen::DenseBase<G1>& g1,
+                         const Eigen::DenseBase<G2>& g2) const {
+    return detail::Driver::forward_backward(*this, weights, detail::outputs(g1, g2), x1, x2, y);
+  }
+  /// denominator with weights: WeightedMean's sum of the weights (Mean's m does not
+  /// depend on them).
+  template <class X1, class X2, class Y, class W>
+  detail::accumulator_t<S<X1>> denominator(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
+                                           const Eigen::DenseBase<Y>& y, const Weights<W>& weights) const {
+    return detail::Driver::denominator(*this, weights, x1, x2, y);
+  }
+  /// Same as forward with weights.
+  template <class X1, class X2, class Y, class W>
+  auto operator()(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
+                  const Weights<W>& weights) const {
+    return forward(x1, x2, y, weights);
   }
 
   /// Same as forward.
@@ -227,8 +278,8 @@ class Contrastive {
     return In{detail::ordered_view_of(a), detail::ordered_view_of(b), detail::strided_column_of(labels), {}};
   }
   /// Every label exactly 0 or 1 (else std::out_of_range naming the row and the value).
-  template <class In>
-  static double count(const char* function, const In& in) {
+  template <class In, class V>
+  static double count(const char* function, const In& in, const detail::view_t<V>* weights) {
     for (Eigen::Index i = 0; i < in.row.rows(); ++i) {
       const auto v = in.row.coeff(i);
       using Y = std::decay_t<decltype(v)>;
@@ -238,7 +289,7 @@ class Contrastive {
                                                     " (expected 0 = similar pair or 1 = dissimilar pair)");
       }
     }
-    return static_cast<double>(in.x1.rows());
+    return weights == nullptr ? static_cast<double>(in.x1.rows()) : weights->template cast<double>().sum();
   }
   template <class G>
   static auto output_view(G& out) {
@@ -253,31 +304,34 @@ class Contrastive {
   auto run(const In& in, const W& work) const {
     const detail::RowInputs<decltype(in.x1), decltype(in.x2), decltype(in.row), decltype(work.factor)> with_weight{
         in.x1, in.x2, in.row, work.factor};
+    using V = typename decltype(in.x1)::Scalar;
+    detail::RowWeights<V> sample{};
+    if constexpr (W::weighted) sample = detail::RowWeights<V>::of(work.weights);
     if constexpr (W::writes_gradients) {
       using G1 = std::tuple_element_t<0, decltype(work.grad)>;
       using G2 = std::tuple_element_t<1, decltype(work.grad)>;
       return rows(with_weight,
-                  detail::RowOutputs<detail::Skip, G1, G2>{{}, std::get<0>(work.grad), std::get<1>(work.grad)});
+                  detail::RowOutputs<detail::Skip, G1, G2>{{}, std::get<0>(work.grad), std::get<1>(work.grad)}, sample);
     } else {
-      return rows(with_weight,
-                  detail::RowOutputs<decltype(work.terms), detail::Skip, detail::Skip>{work.terms, {}, {}});
+      return rows(with_weight, detail::RowOutputs<decltype(work.terms), detail::Skip, detail::Skip>{work.terms, {}, {}},
+                  sample);
     }
   }
 
   /// The kernel program: the one switch on the distance per call;
   /// the kernels are compiled per distance.
-  template <class In, class Out>
-  auto rows(const In& in, const Out& out) const {
+  template <class In, class Out, class V>
+  auto rows(const In& in, const Out& out, const detail::RowWeights<V>& sample) const {
     using detail::contrastive::sweep;
     switch (options_.distance) {
       case Distance::SquaredEuclidean:
-        return sweep<Distance::SquaredEuclidean>(options_.margin, in, out);
+        return sweep<Distance::SquaredEuclidean>(options_.margin, in, out, sample);
       case Distance::Cosine:
-        return sweep<Distance::Cosine>(options_.margin, in, out);
+        return sweep<Distance::Cosine>(options_.margin, in, out, sample);
       case Distance::Euclidean:
         break;
     }
-    return sweep<Distance::Euclidean>(options_.margin, in, out);
+    return sweep<Distance::Euclidean>(options_.margin, in, out, sample);
   }
 
   ContrastiveOptions options_;

@@ -246,13 +246,19 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
     }
   }
 
-  /// Checks every index target and returns what Mean divides by.
-  template <class P, class T>
-  double divisor(const char* function, const P& pred, const T& target) const {
+  /// Checks every index target and returns what Mean divides by (the number of
+  /// rows, or the summed class weights of the rows not ignored), or with sample
+  /// weights w given, what WeightedMean divides by (sum_i w_i, or sum_i w_i x the
+  /// class weight of t_i over the rows not ignored).
+  template <class P, class T, class S>
+  double divisor(const char* function, const P& pred, const T& target, const detail::RowWeights<S>& sample) const {
     if constexpr (!index_target<T>) {
       static_cast<void>(function);
       static_cast<void>(target);
-      return static_cast<double>(pred.rows());
+      if (!sample.given()) return static_cast<double>(pred.rows());
+      double total = 0;
+      for (Eigen::Index i = 0; i < pred.rows(); ++i) total += static_cast<double>(sample(i));
+      return total;
     } else {
       using I = detail::scalar_t<T>;
       using Sparse = detail::IndexSparse<T, double>;
@@ -271,7 +277,8 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
                                                       std::to_string(pred.cols()) + ")" +
                                                       (has_ignore ? " nor ignore_index" : ""));
         }
-        total += w.size() == 0 ? 1.0 : w(static_cast<Eigen::Index>(v));
+        const double class_weight = w.size() == 0 ? 1.0 : w(static_cast<Eigen::Index>(v));
+        total += sample.given() ? static_cast<double>(sample(i)) * class_weight : class_weight;
       }
       return total;
     }

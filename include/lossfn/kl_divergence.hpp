@@ -124,9 +124,15 @@ class KLDivergence : public detail::RowwiseLoss<KLDivergence<Reduction>, Reducti
     detail::check_classes(name, function, pred);
   }
 
-  template <class P, class T>
-  double divisor(const char* /*function*/, const P& pred, const T& /*target*/) const {
-    return static_cast<double>(pred.rows());
+  /// What Mean divides by (the number of rows) or, with sample weights given,
+  /// WeightedMean (their sum).
+  template <class P, class T, class S>
+  double divisor(const char* /*function*/, const P& pred, const T& /*target*/,
+                 const detail::RowWeights<S>& sample) const {
+    if (!sample.given()) return static_cast<double>(pred.rows());
+    double total = 0;
+    for (Eigen::Index i = 0; i < pred.rows(); ++i) total += static_cast<double>(sample(i));
+    return total;
   }
 
   template <class Z, class T, class Grad, class Rows>

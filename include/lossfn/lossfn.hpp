@@ -6,6 +6,7 @@
 #include "options.hpp"
 #include "reduction.hpp"
 #include "version.hpp"
+#include "weights.hpp"
 // regression
 #include "huber.hpp"
 #include "mae.hpp"

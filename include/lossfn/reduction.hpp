@@ -32,6 +32,24 @@ struct Mean {
   }
 };
 
+/// L = sum of the weighted per-term losses / the summed weights of the counted
+/// terms: a weighted average (docs/weights.md). Without weights it equals Mean.
+/// When the summed weights are 0 (every weight 0, every sample ignored), the loss
+/// and every derivative are 0. Over zero terms it is an error, as Mean.
+struct WeightedMean {
+  /// The loss returns one scalar.
+  static constexpr bool reduces = true;
+  /// The sum is divided (by the summed weights; so zero terms are an error).
+  static constexpr bool divides_by_count = true;
+  /// The divisor is the summed weights of the counted terms, not their number.
+  static constexpr bool divides_by_weights = true;
+  /// Factor applied to the summed terms (and to each term's gradient): 1 / summed weights.
+  template <class T>
+  static constexpr T scale(T summed_weights) noexcept {
+    return T(1) / summed_weights;
+  }
+};
+
 /// No reduction: forward returns the per-term losses, and backward takes the
 /// upstream gradient dL/d(per-term loss) and returns the vector-Jacobian product.
 struct None {

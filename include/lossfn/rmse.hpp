@@ -52,37 +52,40 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
   // before any gradient entry, so the gradient is written in a second pass (the
   // first reads pred and target only).
 
-  /// sum_i e_i^2: MSE<Sum>'s sweep (the same kernel instantiation as MSE's)
-  template <class S>
-  Acc<S> total(const detail::Inputs<S, 2>& in) const {
-    using Squares = detail::TermOp<detail::OfError<MSE<Sum>>, S, true, detail::Emit::nothing>;
+  // Inputs<S, 3> is a weighted call: the weights are in.x[2], S = sum_i w_i e_i^2.
+
+  /// sum_i e_i^2 (weighted: sum_i w_i e_i^2): MSE<Sum>'s sweep (the same kernel
+  /// instantiation as MSE's)
+  template <class S, std::size_t N>
+  Acc<S> total(const detail::Inputs<S, N>& in) const {
+    using Squares = detail::TermOp<detail::OfError<MSE<Sum>>, S, true, detail::Emit::nothing, (N > 2)>;
     return detail::run_elementwise<Acc<S>>(Squares{{}, S(0)}, in.x, std::array<detail::mut_view_t<S>, 0>{});
   }
-  template <class S>
-  Acc<S> total_and_gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+  template <class S, std::size_t N>
+  Acc<S> total_and_gradient(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
     const Acc<S> sum = total(in);
     write_gradient(in, out, factor(sum, scale));
     return sum;
   }
-  template <class S>
-  void gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+  template <class S, std::size_t N>
+  void gradient(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
     total_and_gradient(in, out, scale);
   }
-  /// d2L/dpred_i^2 = f (1 - scale (e_i / L)^2), f = scale / L (the Hessian is not
-  /// diagonal: this is its diagonal); 0 when L = 0, as the gradient.
-  template <class S>
-  void hessian(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
-    detail::run_elementwise<Acc<S>>(curvature_pass<S, false>(total(in), scale), in.x, out.grad);
+  /// d2L/dpred_i^2 = f w_i (1 - scale w_i (e_i / L)^2), f = scale / L (the Hessian
+  /// is not diagonal: this is its diagonal); 0 when L = 0, as the gradient.
+  template <class S, std::size_t N>
+  void hessian(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+    detail::run_elementwise<Acc<S>>(curvature_pass<S, false, (N > 2)>(total(in), scale), in.x, out.grad);
   }
-  template <class S>
-  Acc<S> total_gradient_and_hessian(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 2>& out,
+  template <class S, std::size_t N>
+  Acc<S> total_gradient_and_hessian(const detail::Inputs<S, N>& in, const detail::Outputs<S, 2>& out,
                                     Acc<S> scale) const {
     const Acc<S> sum = total(in);
-    detail::run_elementwise<Acc<S>>(curvature_pass<S, true>(sum, scale), in.x, out.grad);
+    detail::run_elementwise<Acc<S>>(curvature_pass<S, true, (N > 2)>(sum, scale), in.x, out.grad);
     return sum;
   }
-  template <class S, bool WithGradient>
-  static detail::RmseCurvature<S, WithGradient> curvature_pass(Acc<S> sum, Acc<S> scale) {
+  template <class S, bool WithGradient, bool Weighted>
+  static detail::RmseCurvature<S, WithGradient, Weighted> curvature_pass(Acc<S> sum, Acc<S> scale) {
     const Acc<S> loss = finish(sum, scale);
     if (loss == Acc<S>(0)) return {scale, Acc<S>(1), Acc<S>(0)};
     return {scale, loss, scale / loss};
@@ -103,12 +106,12 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
     return loss == A(0) ? A(0) : scale / loss;
   }
 
-  template <class S>
-  static void write_gradient(const detail::Inputs<S, 2>& in, const detail::Outputs<S, 1>& out, Acc<S> factor) {
+  template <class S, std::size_t N>
+  static void write_gradient(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> factor) {
     if (std::is_same<S, Acc<S>>::value || factor <= static_cast<Acc<S>>(std::numeric_limits<S>::max())) {
-      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, false>{factor}, in.x, out.grad);
+      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, false, (N > 2)>{factor}, in.x, out.grad);
     } else {
-      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, true>{factor}, in.x, out.grad);
+      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, true, (N > 2)>{factor}, in.x, out.grad);
     }
   }
 };

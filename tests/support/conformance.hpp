@@ -36,6 +36,7 @@
 //                             gradients allocate nothing (allocation_counter.hpp)
 //   check_sharding<E>         uneven shards (one empty) run with Sum and recombined with
 //                             Mean's denominator() equal the whole batch under Mean
+//   check_weights<E>          weights properties (support/weights_battery.hpp)
 //   check_threads<E>          one const loss shared by several threads gives bit-identical
 //                             results; failing calls throw independently
 // Row-wise gradient checks with references stay in the loss's file (rowwise.hpp):
@@ -62,6 +63,7 @@
 #include "elementwise_battery.hpp"
 #include "gradient_check.hpp"
 #include "registry.hpp"
+#include "weights_battery.hpp"
 
 namespace lossfn_test {
 
@@ -662,6 +664,7 @@ void check_failing_threads() {
   LOSSFN_STRONG_GUARANTEE_TEST_CASES(Entry)  \
   LOSSFN_NO_ALLOCATION_TEST_CASES(Entry)     \
   LOSSFN_SHARDING_TEST_CASES(Entry)          \
+  LOSSFN_WEIGHTS_TEST_CASES(Entry)           \
   LOSSFN_THREADS_TEST_CASES(Entry)
 
 /// The sharding battery of one entry.

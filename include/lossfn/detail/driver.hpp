@@ -24,6 +24,7 @@
 #include "checks.hpp"
 #include "operand.hpp"
 #include "view.hpp"
+#include "weights.hpp"
 
 namespace lossfn {
 namespace detail {
@@ -46,17 +47,22 @@ struct Skip {};
 ///   Grads    a std::tuple of one writable view per differentiated input, in
 ///            argument order; empty when no gradient is asked for
 ///   Hessians the same for the Hessian diagonals (with the same factor)
-template <bool Sums, class TermsOut, class Factor, class Grads = std::tuple<>, class Hessians = std::tuple<>>
+///   Weights  the caller's weights as a view_t of their own shape (the loss
+///            broadcasts them), or Skip: they multiply every term and derivative
+template <bool Sums, class TermsOut, class Factor, class Grads = std::tuple<>, class Hessians = std::tuple<>,
+          class Weights = Skip>
 struct Work {
   static constexpr bool sums = Sums;
   static constexpr bool writes_gradients = std::tuple_size<Grads>::value > 0;
   static constexpr bool writes_hessians = std::tuple_size<Hessians>::value > 0;
   static constexpr bool writes_terms = !std::is_same<TermsOut, Skip>::value;
   static constexpr bool has_upstream = !std::is_arithmetic<Factor>::value;
+  static constexpr bool weighted = !std::is_same<Weights, Skip>::value;
   TermsOut terms;
   Factor factor;
   Grads grad;
   Hessians hess;
+  Weights weights;
 };
 
 /// A column of one value per row, of P's kind (Array or Matrix): None's per-row terms.
@@ -86,9 +92,10 @@ std::tuple<const Eigen::DenseBase<G>&...> outputs(const Eigen::DenseBase<G>&... 
 ///       the compile-time and shape checks of its arguments
 ///   auto inputs(const operand_t<A>&... ops) const
 ///       the views its kernel reads (ops live for the whole call)
-///   double count(const char* function, const In& in) const
+///   double count(const char* function, const In& in, const view_t<S>* weights) const
 ///       the O(m) checks that read values (labels, class indices), and what Mean
-///       divides by; 0 makes the loss and every derivative 0
+///       divides by (weights null) or WeightedMean divides by (the weights given:
+///       their sum over the counted terms); 0 makes the loss and every derivative 0
 ///   static auto output_view(G& out), static auto upstream_view(const U& upstream)
 ///       the views of its outputs (gradients, Hessian diagonals, None's terms) and of
 ///       None's upstream
@@ -98,28 +105,36 @@ std::tuple<const Eigen::DenseBase<G>&...> outputs(const Eigen::DenseBase<G>&... 
 ///       the reduced loss from the sum of the terms (default total x scale; RMSE's root)
 /// The Hessian calls need hessian_names and a run that writes Work::hess. Every check
 /// runs before anything is written.
+///
+/// Every call takes the caller's weights as its second argument, `Wt`: NoWeights, or
+/// lossfn::Weights (shape checked against the first argument: one per term for
+/// Terms::per_entry also pred's shape or one per column; values checked finite and
+/// >= 0 before any output is written).
 struct Driver {
   /// Sum/Mean: the reduced loss. None: the per-term losses (first argument's shape,
   /// or a column per row).
-  template <class Loss, class... A>
-  static auto forward(const Loss& loss, const Eigen::DenseBase<A>&... args) {
+  template <class Loss, class Wt, class... A>
+  static auto forward(const Loss& loss, const Wt& weights, const Eigen::DenseBase<A>&... args) {
     using R = typename Loss::reduction;
     using P = first_t<A...>;
     using S = scalar_t<P>;
     using Acc = accumulator_t<S>;
     const auto& x = first_of(args...);
-    loss.check("forward", args...);
+    checks<Loss>(loss, "forward", weights, args...);
     check_terms<R>(Loss::name, "forward", term_count<Loss>(x));
     return with_inputs(
-        loss, "forward",
-        [&](const auto& in, Acc scale) {
+        loss, "forward", weights,
+        [&](const auto& in, double count, const auto& w) {
+          using Wv = std::decay_t<decltype(w)>;
+          const Acc scale = scale_for<R, Acc>(count);
           if constexpr (R::reduces) {
-            const Acc total = loss.run(in, Work<true, Skip, Acc>{{}, scale, {}, {}});
+            const Acc total = loss.run(in, Work<true, Skip, Acc, std::tuple<>, std::tuple<>, Wv>{{}, scale, {}, {}, w});
             return static_cast<S>(finish<Loss>(total, scale));
           } else {
             auto terms = per_term<Loss, P>(x);
             const auto terms_view = Loss::output_view(terms);
-            loss.run(in, Work<false, std::decay_t<decltype(terms_view)>, Acc>{terms_view, scale, {}, {}});
+            using T = std::decay_t<decltype(terms_view)>;
+            loss.run(in, Work<false, T, Acc, std::tuple<>, std::tuple<>, Wv>{terms_view, scale, {}, {}, w});
             return terms;
           }
         },
@@ -128,66 +143,69 @@ struct Driver {
 
   /// Sum/Mean: the gradient of every differentiated input (one plain object of the
   /// first argument's type, or the loss's gradients aggregate).
-  template <class Loss, class... A>
-  static auto backward(const Loss& loss, const Eigen::DenseBase<A>&... args) {
-    return derivatives<Loss, Derivative::gradient>(loss, "backward", args...);
+  template <class Loss, class Wt, class... A>
+  static auto backward(const Loss& loss, const Wt& weights, const Eigen::DenseBase<A>&... args) {
+    return derivatives<Loss, Derivative::gradient>(loss, "backward", weights, args...);
   }
 
   /// None: the vector-Jacobian products sum_i upstream_i d(term_i)/d(input), upstream
   /// of the terms' shape.
-  template <class Loss, class U, class... A>
-  static auto backward_upstream(const Loss& loss, const Eigen::DenseBase<U>& upstream,
+  template <class Loss, class Wt, class U, class... A>
+  static auto backward_upstream(const Loss& loss, const Wt& weights, const Eigen::DenseBase<U>& upstream,
                                 const Eigen::DenseBase<A>&... args) {
-    return derivatives_upstream<Loss, Derivative::gradient>(loss, "backward", upstream, args...);
+    return derivatives_upstream<Loss, Derivative::gradient>(loss, "backward", weights, upstream, args...);
   }
 
   /// Sum/Mean: the diagonal of the Hessian of the reduced loss for every
   /// differentiated input (as backward returns its gradients).
-  template <class Loss, class... A>
-  static auto hessian(const Loss& loss, const Eigen::DenseBase<A>&... args) {
-    return derivatives<Loss, Derivative::hessian>(loss, "hessian_diagonal", args...);
+  template <class Loss, class Wt, class... A>
+  static auto hessian(const Loss& loss, const Wt& weights, const Eigen::DenseBase<A>&... args) {
+    return derivatives<Loss, Derivative::hessian>(loss, "hessian_diagonal", weights, args...);
   }
 
   /// None: the diagonal of the Hessian of sum_i upstream_i term_i.
-  template <class Loss, class U, class... A>
-  static auto hessian_upstream(const Loss& loss, const Eigen::DenseBase<U>& upstream,
+  template <class Loss, class Wt, class U, class... A>
+  static auto hessian_upstream(const Loss& loss, const Wt& weights, const Eigen::DenseBase<U>& upstream,
                                const Eigen::DenseBase<A>&... args) {
-    return derivatives_upstream<Loss, Derivative::hessian>(loss, "hessian_diagonal", upstream, args...);
+    return derivatives_upstream<Loss, Derivative::hessian>(loss, "hessian_diagonal", weights, upstream, args...);
   }
 
   /// Sum/Mean, in one pass: returns the loss and writes the gradients into the
   /// caller's outputs (Arrays or Matrices, resized if needed, or Maps, Blocks or
   /// Refs of the first argument's shape). No heap allocation for outputs of that
   /// shape and inputs with direct access.
-  template <class Loss, class... G, class... A>
-  static auto forward_backward(const Loss& loss, const std::tuple<const Eigen::DenseBase<G>&...>& grads,
+  template <class Loss, class Wt, class... G, class... A>
+  static auto forward_backward(const Loss& loss, const Wt& weights,
+                               const std::tuple<const Eigen::DenseBase<G>&...>& grads,
                                const Eigen::DenseBase<A>&... args) {
-    return fused(loss, "forward_backward", grads, std::tuple<>{}, args...);
+    return fused(loss, "forward_backward", weights, grads, std::tuple<>{}, args...);
   }
 
   /// Sum/Mean, in one pass: forward_backward that also writes the Hessian diagonals.
-  template <class Loss, class... G, class... H, class... A>
-  static auto forward_backward_hessian(const Loss& loss, const std::tuple<const Eigen::DenseBase<G>&...>& grads,
+  template <class Loss, class Wt, class... G, class... H, class... A>
+  static auto forward_backward_hessian(const Loss& loss, const Wt& weights,
+                                       const std::tuple<const Eigen::DenseBase<G>&...>& grads,
                                        const std::tuple<const Eigen::DenseBase<H>&...>& hessians,
                                        const Eigen::DenseBase<A>&... args) {
     static_assert(sizeof...(H) == Loss::hessian_names.size(), "lossfn internal: one Hessian output per input");
-    return fused(loss, "forward_backward_hessian", grads, hessians, args...);
+    return fused(loss, "forward_backward_hessian", weights, grads, hessians, args...);
   }
 
-  /// What a reduction that divides (Mean) divides by for these arguments: the
-  /// number of terms, or what the loss's count says (CrossEntropy: the summed class
-  /// weights of the counted samples), in the accumulation type. Same checks as
+  /// What a reduction that divides (Mean, WeightedMean) divides by for these
+  /// arguments: the number of terms, or what the loss's count says (CrossEntropy:
+  /// the summed class weights of the counted samples; WeightedMean: the summed
+  /// weights of the counted terms), in the accumulation type. Same checks as
   /// forward, except that no terms is not an error: an empty shard's denominator is 0.
-  template <class Loss, class... A>
-  static auto denominator(const Loss& loss, const Eigen::DenseBase<A>&... args) {
+  template <class Loss, class Wt, class... A>
+  static auto denominator(const Loss& loss, const Wt& weights, const Eigen::DenseBase<A>&... args) {
     static_assert(Loss::reduction::divides_by_count,
-                  "lossfn: denominator() is for a reduction that divides (Mean): shards run Sum, then divide by "
-                  "the summed denominators");
+                  "lossfn: denominator() is for a reduction that divides (Mean, WeightedMean): shards run Sum, "
+                  "then divide by the summed denominators");
     using Acc = accumulator_t<scalar_t<first_t<A...>>>;
-    loss.check("denominator", args...);
-    const std::tuple<operand_t<A>...> operands(args.derived()...);
-    const auto in = std::apply([&loss](const auto&... op) { return loss.inputs(op...); }, operands);
-    return static_cast<Acc>(loss.count("denominator", in));
+    checks<Loss>(loss, "denominator", weights, args...);
+    return with_inputs(
+        loss, "denominator", weights, [](const auto&, double count, const auto&) { return static_cast<Acc>(count); },
+        args...);
   }
 
  private:
@@ -236,15 +254,40 @@ struct Driver {
     }
   }
 
+  /// The checks of a call that read no values: the loss's own (shapes, compile-time
+  /// rules), then the weights' shape and scalar type.
+  template <class Loss, class Wt, class... A>
+  static void checks(const Loss& loss, const char* function, const Wt& weights, const Eigen::DenseBase<A>&... args) {
+    loss.check(function, args...);
+    if constexpr (!std::is_same<Wt, NoWeights>::value) {
+      using W = std::decay_t<decltype(weights.get().derived())>;
+      static_assert(same_scalar<first_t<A...>, W>::value);
+      check_weights_shape(Loss::name, function, Loss::terms == Terms::per_entry, Loss::first, first_of(args...),
+                          weights.get());
+    }
+  }
+
   /// Holds the operands for the whole call (an expression argument evaluated once),
-  /// takes the loss's views and count, and runs body(in, scale).
-  template <class Loss, class Body, class... A>
-  static auto with_inputs(const Loss& loss, const char* function, Body&& body, const Eigen::DenseBase<A>&... args) {
-    using Acc = accumulator_t<scalar_t<first_t<A...>>>;
+  /// checks the weights' values, takes the loss's views and count (the summed
+  /// weights for WeightedMean), and runs body(in, count, w), w the weights' view_t
+  /// or Skip.
+  template <class Loss, class Wt, class Body, class... A>
+  static auto with_inputs(const Loss& loss, const char* function, const Wt& weights, Body&& body,
+                          const Eigen::DenseBase<A>&... args) {
+    using S = scalar_t<first_t<A...>>;
     const std::tuple<operand_t<A>...> operands(args.derived()...);
     const auto in = std::apply([&loss](const auto&... op) { return loss.inputs(op...); }, operands);
-    const Acc scale = scale_for<typename Loss::reduction, Acc>(loss.count(function, in));
-    return body(in, scale);
+    if constexpr (std::is_same<Wt, NoWeights>::value) {
+      static_cast<void>(weights);
+      return body(in, loss.count(function, in, static_cast<const view_t<S>*>(nullptr)), Skip{});
+    } else {
+      using W = std::decay_t<decltype(weights.get().derived())>;
+      operand_t<W> w = weights.get().derived();
+      const view_t<S> w_view = view_of(w);
+      check_weight_values(Loss::name, function, w_view);
+      const bool by_weights = divides_by_weights<typename Loss::reduction>::value;
+      return body(in, loss.count(function, in, by_weights ? &w_view : nullptr), w_view);
+    }
   }
 
   /// None's per-term output: the first argument's plain type, or a column per row.
@@ -260,12 +303,12 @@ struct Driver {
   }
 
   /// The Work of a call that writes one kind of derivative into outs (a tuple of views).
-  template <Derivative D, bool Sums, class Factor, class Outs>
-  static auto derivative_work(const Factor& factor, const Outs& outs) {
+  template <Derivative D, bool Sums, class Factor, class Outs, class Wv>
+  static auto derivative_work(const Factor& factor, const Outs& outs, const Wv& w) {
     if constexpr (D == Derivative::gradient) {
-      return Work<Sums, Skip, Factor, Outs>{{}, factor, outs, {}};
+      return Work<Sums, Skip, Factor, Outs, std::tuple<>, Wv>{{}, factor, outs, {}, w};
     } else {
-      return Work<Sums, Skip, Factor, std::tuple<>, Outs>{{}, factor, {}, outs};
+      return Work<Sums, Skip, Factor, std::tuple<>, Outs, Wv>{{}, factor, {}, outs, w};
     }
   }
 
@@ -275,8 +318,9 @@ struct Driver {
   }
 
   /// backward and hessian_diagonal of Sum and Mean.
-  template <class Loss, Derivative D, class... A>
-  static auto derivatives(const Loss& loss, const char* function, const Eigen::DenseBase<A>&... args) {
+  template <class Loss, Derivative D, class Wt, class... A>
+  static auto derivatives(const Loss& loss, const char* function, const Wt& weights,
+                          const Eigen::DenseBase<A>&... args) {
     using R = typename Loss::reduction;
     static_assert(R::reduces,
                   "lossfn: with the None reduction, backward takes the upstream gradient as its last argument (and "
@@ -284,29 +328,29 @@ struct Driver {
     using P = first_t<A...>;
     using Acc = accumulator_t<scalar_t<P>>;
     const auto& x = first_of(args...);
-    loss.check(function, args...);
+    checks<Loss>(loss, function, weights, args...);
     check_terms<R>(Loss::name, function, term_count<Loss>(x));
     return with_inputs(
-        loss, function,
-        [&](const auto& in, Acc scale) {
+        loss, function, weights,
+        [&](const auto& in, double count, const auto& w) {
+          const Acc scale = scale_for<R, Acc>(count);
           return allocated<Loss, P>(
-              x, [&](auto&... out) { loss.run(in, derivative_work<D, false>(scale, views<Loss>(out...))); });
+              x, [&](auto&... out) { loss.run(in, derivative_work<D, false>(scale, views<Loss>(out...), w)); });
         },
         args...);
   }
 
   /// backward and hessian_diagonal of None, with the upstream gradient.
-  template <class Loss, Derivative D, class U, class... A>
-  static auto derivatives_upstream(const Loss& loss, const char* function, const Eigen::DenseBase<U>& upstream,
-                                   const Eigen::DenseBase<A>&... args) {
+  template <class Loss, Derivative D, class Wt, class U, class... A>
+  static auto derivatives_upstream(const Loss& loss, const char* function, const Wt& weights,
+                                   const Eigen::DenseBase<U>& upstream, const Eigen::DenseBase<A>&... args) {
     static_assert(!Loss::reduction::reduces,
                   "lossfn: the upstream gradient is for the None reduction; Sum and Mean take backward and "
                   "hessian_diagonal without it");
     using P = first_t<A...>;
-    using Acc = accumulator_t<scalar_t<P>>;
     static_assert(same_scalar<P, U>::value);
     const auto& x = first_of(args...);
-    loss.check(function, args...);
+    checks<Loss>(loss, function, weights, args...);
     if constexpr (Loss::terms == Terms::per_entry) {
       check_same_shape(Loss::name, function, Loss::first, x, "upstream", upstream);
     } else {
@@ -315,17 +359,18 @@ struct Driver {
     operand_t<U> u = upstream.derived();
     const auto factor = Loss::upstream_view(u);
     return with_inputs(
-        loss, function,
-        [&](const auto& in, Acc) {
+        loss, function, weights,
+        [&](const auto& in, double, const auto& w) {
           return allocated<Loss, P>(
-              x, [&](auto&... out) { loss.run(in, derivative_work<D, false>(factor, views<Loss>(out...))); });
+              x, [&](auto&... out) { loss.run(in, derivative_work<D, false>(factor, views<Loss>(out...), w)); });
         },
         args...);
   }
 
   /// forward_backward and forward_backward_hessian.
-  template <class Loss, class... G, class... H, class... A>
-  static auto fused(const Loss& loss, const char* function, const std::tuple<const Eigen::DenseBase<G>&...>& grads,
+  template <class Loss, class Wt, class... G, class... H, class... A>
+  static auto fused(const Loss& loss, const char* function, const Wt& weights,
+                    const std::tuple<const Eigen::DenseBase<G>&...>& grads,
                     const std::tuple<const Eigen::DenseBase<H>&...>& hessians, const Eigen::DenseBase<A>&... args) {
     using R = typename Loss::reduction;
     static_assert(R::reduces,
@@ -338,18 +383,20 @@ struct Driver {
     static_assert((same_scalar<P, G>::value && ...));
     static_assert((same_scalar<P, H>::value && ...));
     const auto& x = first_of(args...);
-    loss.check(function, args...);
+    checks<Loss>(loss, function, weights, args...);
     check_terms<R>(Loss::name, function, term_count<Loss>(x));
     check_outputs<Loss>(function, Loss::gradient_names, grads, x, std::index_sequence_for<G...>{});
     if constexpr (sizeof...(H) > 0) {
       check_outputs<Loss>(function, Loss::hessian_names, hessians, x, std::index_sequence_for<H...>{});
     }
     return with_inputs(
-        loss, function,
-        [&](const auto& in, Acc scale) {
+        loss, function, weights,
+        [&](const auto& in, double count, const auto& w) {
+          const Acc scale = scale_for<R, Acc>(count);
           auto g = prepared<Loss>(grads, x, std::index_sequence_for<G...>{});
           auto h = prepared<Loss>(hessians, x, std::index_sequence_for<H...>{});
-          const Acc total = loss.run(in, Work<true, Skip, Acc, decltype(g), decltype(h)>{{}, scale, g, h});
+          using Wv = std::decay_t<decltype(w)>;
+          const Acc total = loss.run(in, Work<true, Skip, Acc, decltype(g), decltype(h), Wv>{{}, scale, g, h, w});
           return static_cast<S>(finish<Loss>(total, scale));
         },
         args...);
@@ -389,11 +436,12 @@ struct Driver {
 };
 
 /// The public calls of a loss called as (pred, target) (the elementwise losses,
-/// CrossEntropy, KLDivergence), each a line into the driver. Derived supplies the
-/// driver's hooks (see Driver).
+/// CrossEntropy, KLDivergence), each a line into the driver, without and with
+/// lossfn::weights(w) after the target. Derived supplies the driver's hooks (see
+/// Driver).
 ///
 /// @tparam Derived the loss (CRTP)
-/// @tparam Reduction Sum, Mean or None
+/// @tparam Reduction Sum, Mean, WeightedMean or None
 template <class Derived, class Reduction>
 class PredTargetCalls {
  public:
@@ -405,13 +453,25 @@ class PredTargetCalls {
   /// per row for the row-wise ones).
   template <class P, class T>
   auto forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::forward(self(), pred, target);
+    return Driver::forward(self(), NoWeights{}, pred, target);
+  }
+  /// forward with weights (docs/weights.md): each term's loss times its weight;
+  /// None returns the weighted terms.
+  template <class P, class T, class W>
+  auto forward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target, const Weights<W>& weights) const {
+    return Driver::forward(self(), weights, pred, target);
   }
 
   /// Sum/Mean: dL/dpred, of pred's shape, kind and storage order.
   template <class P, class T>
   typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::backward(self(), pred, target);
+    return Driver::backward(self(), NoWeights{}, pred, target);
+  }
+  /// backward with weights.
+  template <class P, class T, class W>
+  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                   const Weights<W>& weights) const {
+    return Driver::backward(self(), weights, pred, target);
   }
 
   /// None: the vector-Jacobian product sum_i upstream_i d(term_i)/dpred; upstream
@@ -419,7 +479,13 @@ class PredTargetCalls {
   template <class P, class T, class U>
   typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                    const Eigen::DenseBase<U>& upstream) const {
-    return Driver::backward_upstream(self(), upstream, pred, target);
+    return Driver::backward_upstream(self(), NoWeights{}, upstream, pred, target);
+  }
+  /// None with weights: sum_i upstream_i d(w_i term_i)/dpred.
+  template <class P, class T, class W, class U>
+  typename P::PlainObject backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                   const Weights<W>& weights, const Eigen::DenseBase<U>& upstream) const {
+    return Driver::backward_upstream(self(), weights, upstream, pred, target);
   }
 
   /// Sum/Mean, in one pass: returns the loss and writes dL/dpred into grad_out
@@ -428,21 +494,39 @@ class PredTargetCalls {
   template <class P, class T, class G>
   scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                const Eigen::DenseBase<G>& grad_out) const {
-    return Driver::forward_backward(self(), outputs(grad_out), pred, target);
+    return Driver::forward_backward(self(), NoWeights{}, outputs(grad_out), pred, target);
+  }
+  /// forward_backward with weights.
+  template <class P, class T, class W, class G>
+  scalar_t<P> forward_backward(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                               const Weights<W>& weights, const Eigen::DenseBase<G>& grad_out) const {
+    return Driver::forward_backward(self(), weights, outputs(grad_out), pred, target);
   }
 
   /// Sum/Mean: the diagonal of the Hessian of the reduced loss in pred, of pred's
   /// shape, kind and storage order (docs/hessian.md).
   template <class P, class T>
   typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::hessian(self(), pred, target);
+    return Driver::hessian(self(), NoWeights{}, pred, target);
+  }
+  /// hessian_diagonal with weights.
+  template <class P, class T, class W>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                           const Weights<W>& weights) const {
+    return Driver::hessian(self(), weights, pred, target);
   }
 
   /// None: the diagonal of the Hessian of sum_i upstream_i term_i.
   template <class P, class T, class U>
   typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                            const Eigen::DenseBase<U>& upstream) const {
-    return Driver::hessian_upstream(self(), upstream, pred, target);
+    return Driver::hessian_upstream(self(), NoWeights{}, upstream, pred, target);
+  }
+  /// None with weights: the diagonal of the Hessian of sum_i upstream_i w_i term_i.
+  template <class P, class T, class W, class U>
+  typename P::PlainObject hessian_diagonal(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                           const Weights<W>& weights, const Eigen::DenseBase<U>& upstream) const {
+    return Driver::hessian_upstream(self(), weights, upstream, pred, target);
   }
 
   /// Sum/Mean: returns the loss, writes dL/dpred into grad_out and the Hessian
@@ -451,7 +535,14 @@ class PredTargetCalls {
   template <class P, class T, class G, class H>
   scalar_t<P> forward_backward_hessian(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
                                        const Eigen::DenseBase<G>& grad_out, const Eigen::DenseBase<H>& hess_out) const {
-    return Driver::forward_backward_hessian(self(), outputs(grad_out), outputs(hess_out), pred, target);
+    return Driver::forward_backward_hessian(self(), NoWeights{}, outputs(grad_out), outputs(hess_out), pred, target);
+  }
+  /// forward_backward_hessian with weights.
+  template <class P, class T, class W, class G, class H>
+  scalar_t<P> forward_backward_hessian(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                       const Weights<W>& weights, const Eigen::DenseBase<G>& grad_out,
+                                       const Eigen::DenseBase<H>& hess_out) const {
+    return Driver::forward_backward_hessian(self(), weights, outputs(grad_out), outputs(hess_out), pred, target);
   }
 
   /// Mean: what it divides by for these inputs (the number of terms; CrossEntropy
@@ -460,13 +551,25 @@ class PredTargetCalls {
   /// (docs/sharding.md).
   template <class P, class T>
   accumulator_t<scalar_t<P>> denominator(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    return Driver::denominator(self(), pred, target);
+    return Driver::denominator(self(), NoWeights{}, pred, target);
+  }
+  /// denominator with weights: WeightedMean's summed weights of the counted terms
+  /// (Mean's count does not depend on them; they are checked all the same).
+  template <class P, class T, class W>
+  accumulator_t<scalar_t<P>> denominator(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target,
+                                         const Weights<W>& weights) const {
+    return Driver::denominator(self(), weights, pred, target);
   }
 
   /// Same as forward.
   template <class P, class T>
   auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
     return forward(pred, target);
+  }
+  /// Same as forward with weights.
+  template <class P, class T, class W>
+  auto operator()(const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target, const Weights<W>& weights) const {
+    return forward(pred, target, weights);
   }
 
  private:

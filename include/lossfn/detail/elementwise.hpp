@@ -268,7 +268,9 @@ struct declares_negative_terms : std::false_type {};
 template <class Math>
 struct declares_negative_terms<Math, std::enable_if_t<Math::negative_terms>> : std::true_type {};
 
-/// What an elementwise operation writes into out[0] (and out[1]).
+/// What an elementwise operation writes into out[0] (and out[1]). A weighted
+/// operation reads the weights as its last input and multiplies every term and
+/// every output by them.
 enum class Emit {
   nothing,                 ///< forward of Sum and Mean
   scaled_slope,            ///< scale * d(term)/dpred: the gradient of Sum and Mean
@@ -278,6 +280,10 @@ enum class Emit {
   upstream_curvature,      ///< in[2] * d2(term)/dpred2: None's Hessian diagonal
   scaled_slope_curvature,  ///< out[0] the gradient, out[1] the Hessian diagonal: forward_backward_hessian
 };
+
+/// The inputs of an unweighted operation of E: pred, target (and None's upstream).
+template <Emit E>
+constexpr std::size_t unweighted_inputs = E == Emit::upstream_slope || E == Emit::upstream_curvature ? 3 : 2;
 
 /// The adapter from a per-term math of e = pred - target (`value(e)`, `slope(e)`
 /// = d/de = d/dpred, `curvature(e)` = d2/de2 = d2/dpred2) to the kernel's
@@ -349,8 +355,9 @@ EIGEN_ALWAYS_INLINE auto lane_or_expression(const X& x) {
 /// term, and `slope(p, t)`, its derivative in pred, both array expressions. For a
 /// math of e (OfError), e is computed once per lane and the loss's value(e) and
 /// slope(e) read that lane: what GCC inlines (an expression of two maps handed to
-/// Huber's value measured 9x slower, a call per lane).
-template <class Math, class S, bool Sums, Emit E>
+/// Huber's value measured 9x slower, a call per lane). Weighted: the weights are
+/// input unweighted_inputs<E> and multiply the terms and the outputs.
+template <class Math, class S, bool Sums, Emit E, bool Weighted = false>
 struct TermOp {
   static constexpr bool sums = Sums;
   static constexpr bool negative_terms = declares_negative_terms<Math>::value;
@@ -364,14 +371,14 @@ struct TermOp {
       const auto& loss = math.loss;
       if constexpr (Write) write(out, in, loss, e);
       if constexpr (Sums) {
-        return add_terms(acc, loss.value(e));
+        return add_terms(acc, weighted(in, loss.value(e)));
       } else {
         return acc;
       }
     } else {
       if constexpr (Write) write(out, in, math, in[0], in[1]);
       if constexpr (Sums) {
-        return add_terms(acc, math.value(in[0], in[1]));
+        return add_terms(acc, weighted(in, math.value(in[0], in[1])));
       } else {
         return acc;
       }
@@ -379,19 +386,30 @@ struct TermOp {
   }
 
  private:
+  /// x times the weights (x itself unweighted).
+  template <class In, class X>
+  EIGEN_ALWAYS_INLINE static auto weighted(const In& in, const X& x) {
+    if constexpr (Weighted) {
+      return x * in[unweighted_inputs<E>];
+    } else {
+      static_cast<void>(in);
+      return x;
+    }
+  }
+
   /// The outputs of E from m's value, slope and curvature at x... (e, or pred and
   /// target); only what E writes is instantiated, so a math without curvature serves
   /// every other emit.
   template <class Out, class In, class M, class... X>
   EIGEN_ALWAYS_INLINE void write(Out& out, const In& in, const M& m, const X&... x) const {
-    if constexpr (E == Emit::value) out[0] = m.value(x...);
-    if constexpr (E == Emit::scaled_slope) out[0] = m.slope(x...) * scale;
-    if constexpr (E == Emit::upstream_slope) out[0] = m.slope(x...) * in[2];
-    if constexpr (E == Emit::scaled_curvature) out[0] = m.curvature(x...) * scale;
-    if constexpr (E == Emit::upstream_curvature) out[0] = m.curvature(x...) * in[2];
+    if constexpr (E == Emit::value) out[0] = weighted(in, m.value(x...));
+    if constexpr (E == Emit::scaled_slope) out[0] = weighted(in, m.slope(x...) * scale);
+    if constexpr (E == Emit::upstream_slope) out[0] = weighted(in, m.slope(x...) * in[2]);
+    if constexpr (E == Emit::scaled_curvature) out[0] = weighted(in, m.curvature(x...) * scale);
+    if constexpr (E == Emit::upstream_curvature) out[0] = weighted(in, m.curvature(x...) * in[2]);
     if constexpr (E == Emit::scaled_slope_curvature) {
-      out[0] = m.slope(x...) * scale;
-      out[1] = m.curvature(x...) * scale;
+      out[0] = weighted(in, m.slope(x...) * scale);
+      out[1] = weighted(in, m.curvature(x...) * scale);
     }
   }
 };
@@ -412,7 +430,8 @@ struct shared_math<L<R>> {
 };
 
 /// What an elementwise kernel program reads: the inputs, each a canonical view of
-/// pred's shape (pred, target, then any further input such as None's upstream).
+/// pred's shape (pred, target, then None's upstream, then the weights broadcast to
+/// pred's shape).
 template <class S, std::size_t N>
 struct Inputs {
   std::array<view_t<S>, N> x;  ///< pred first
@@ -431,8 +450,9 @@ struct Outputs {
 /// as array expressions of e = pred - target. A loss with other math (RMSE: a root
 /// after the reduction) replaces the kernel programs below (total,
 /// total_and_gradient, gradient, terms_of, vjp, hessian, vjp_hessian,
-/// total_gradient_and_hessian) with its own. The Hessian calls need the loss's
-/// `curvature(e)` = d2(term)/de2.
+/// total_gradient_and_hessian) with its own; each takes Inputs of any length N, the
+/// call being weighted when N exceeds unweighted_inputs of its emit. The Hessian
+/// calls need the loss's `curvature(e)` = d2(term)/de2.
 ///
 /// @tparam Derived the loss (CRTP)
 /// @tparam Reduction Sum, Mean or None
@@ -456,9 +476,12 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
   static Inputs<scalar_t<P>, 2> inputs(const P& pred, const T& target) {
     return {{view_of(pred), view_of(target)}};
   }
+  /// The number of entries, or (WeightedMean) the weights summed over them (an
+  /// m x 1 or 1 x d weight counted once per entry it covers).
   template <class S>
-  static double count(const char* /*function*/, const Inputs<S, 2>& in) {
-    return static_cast<double>(in.x[0].size());
+  static double count(const char* /*function*/, const Inputs<S, 2>& in, const view_t<S>* weights) {
+    if (weights == nullptr) return static_cast<double>(in.x[0].size());
+    return broadcast(*weights, in.x[0].rows(), in.x[0].cols()).template cast<double>().sum();
   }
   template <class G>
   static auto output_view(G& out) {
@@ -468,9 +491,25 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
   static auto upstream_view(const U& upstream) {
     return view_of(upstream);
   }
-  /// Picks the kernel program of the call (below, or Derived's own).
+  /// Picks the kernel program of the call (below, or Derived's own), its inputs
+  /// pred, target, None's upstream and the weights broadcast to pred's shape.
   template <class S, class W>
   accumulator_t<S> run(const Inputs<S, 2>& in, const W& work) const {
+    if constexpr (W::weighted) {
+      const view_t<S> w = broadcast(work.weights, in.x[0].rows(), in.x[0].cols());
+      if constexpr (W::has_upstream) {
+        return program(Inputs<S, 4>{{in.x[0], in.x[1], work.factor, w}}, work);
+      } else {
+        return program(Inputs<S, 3>{{in.x[0], in.x[1], w}}, work);
+      }
+    } else if constexpr (W::has_upstream) {
+      return program(Inputs<S, 3>{{in.x[0], in.x[1], work.factor}}, work);
+    } else {
+      return program(in, work);
+    }
+  }
+  template <class S, std::size_t N, class W>
+  accumulator_t<S> program(const Inputs<S, N>& in, const W& work) const {
     if constexpr (W::writes_terms) {
       self().terms_of(in, Outputs<S, 1>{{work.terms}});
       return 0;
@@ -478,7 +517,7 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
       return self().total_gradient_and_hessian(in, Outputs<S, 2>{{std::get<0>(work.grad), std::get<0>(work.hess)}},
                                                work.factor);
     } else if constexpr (W::writes_hessians && W::has_upstream) {
-      self().vjp_hessian(Inputs<S, 3>{{in.x[0], in.x[1], work.factor}}, Outputs<S, 1>{{std::get<0>(work.hess)}});
+      self().vjp_hessian(in, Outputs<S, 1>{{std::get<0>(work.hess)}});
       return 0;
     } else if constexpr (W::writes_hessians) {
       self().hessian(in, Outputs<S, 1>{{std::get<0>(work.hess)}}, work.factor);
@@ -486,7 +525,7 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
     } else if constexpr (!W::writes_gradients) {
       return self().total(in);
     } else if constexpr (W::has_upstream) {
-      self().vjp(Inputs<S, 3>{{in.x[0], in.x[1], work.factor}}, Outputs<S, 1>{{std::get<0>(work.grad)}});
+      self().vjp(in, Outputs<S, 1>{{std::get<0>(work.grad)}});
       return 0;
     } else if constexpr (W::sums) {
       return self().total_and_gradient(in, Outputs<S, 1>{{std::get<0>(work.grad)}}, work.factor);
@@ -496,48 +535,50 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
     }
   }
 
-  // The kernel programs: one sweep each.
-  template <class S, bool Sums, Emit E>
+  // The kernel programs: one sweep each, over N inputs (weighted when N exceeds
+  // the emit's unweighted inputs).
+  template <class S, bool Sums, Emit E, std::size_t N>
   auto op(S scale = S(0)) const {
     using Math = typename shared_math<Derived>::type;
+    constexpr bool weighted = N > unweighted_inputs<E>;
     if constexpr (std::is_same<Math, Derived>::value) {
-      return TermOp<OfError<Math>, S, Sums, E>{OfError<Math>{self()}, scale};
+      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{self()}, scale};
     } else {
-      return TermOp<OfError<Math>, S, Sums, E>{OfError<Math>{Math{}}, scale};
+      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{Math{}}, scale};
     }
   }
-  template <class S>
-  accumulator_t<S> total(const Inputs<S, 2>& in) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::nothing>(), in.x, std::array<mut_view_t<S>, 0>{});
+  template <class S, std::size_t N>
+  accumulator_t<S> total(const Inputs<S, N>& in) const {
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::nothing, N>(), in.x, std::array<mut_view_t<S>, 0>{});
   }
-  template <class S>
-  accumulator_t<S> total_and_gradient(const Inputs<S, 2>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope>(static_cast<S>(scale)), in.x, out.grad);
+  template <class S, std::size_t N>
+  accumulator_t<S> total_and_gradient(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope, N>(static_cast<S>(scale)), in.x, out.grad);
   }
-  template <class S>
-  void gradient(const Inputs<S, 2>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_slope>(static_cast<S>(scale)), in.x, out.grad);
+  template <class S, std::size_t N>
+  void gradient(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_slope, N>(static_cast<S>(scale)), in.x, out.grad);
   }
-  template <class S>
-  void terms_of(const Inputs<S, 2>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::value>(), in.x, out.grad);
+  template <class S, std::size_t N>
+  void terms_of(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::value, N>(), in.x, out.grad);
   }
-  template <class S>
-  void vjp(const Inputs<S, 3>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope>(), in.x, out.grad);
+  template <class S, std::size_t N>
+  void vjp(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope, N>(), in.x, out.grad);
   }
-  template <class S>
-  void hessian(const Inputs<S, 2>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_curvature>(static_cast<S>(scale)), in.x, out.grad);
+  template <class S, std::size_t N>
+  void hessian(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_curvature, N>(static_cast<S>(scale)), in.x, out.grad);
   }
-  template <class S>
-  void vjp_hessian(const Inputs<S, 3>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_curvature>(), in.x, out.grad);
+  template <class S, std::size_t N>
+  void vjp_hessian(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_curvature, N>(), in.x, out.grad);
   }
-  template <class S>
-  accumulator_t<S> total_gradient_and_hessian(const Inputs<S, 2>& in, const Outputs<S, 2>& out,
+  template <class S, std::size_t N>
+  accumulator_t<S> total_gradient_and_hessian(const Inputs<S, N>& in, const Outputs<S, 2>& out,
                                               accumulator_t<S> scale) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope_curvature>(static_cast<S>(scale)), in.x,
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope_curvature, N>(static_cast<S>(scale)), in.x,
                                              out.grad);
   }
 

@@ -76,26 +76,33 @@ using column_mut_view_t = typename ordered_view_traits<Eigen::Array<S, Eigen::Dy
 // carries delta), for float, double and long double. REDUCED: the five programs
 // of Sum and Mean (total, total_and_gradient, gradient, hessian,
 // total_gradient_and_hessian); PER_TERM: the three of None (terms_of, vjp,
-// vjp_hessian).
+// vjp_hessian); each unweighted and weighted (one more input: the weights).
 
-#define LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, SUMS, EMIT, NI, NO)                                               \
-  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(const TermOp<OfError<MATH>, S, SUMS, Emit::EMIT>&, \
-                                                                const std::array<view_t<S>, NI>&,                  \
-                                                                std::array<mut_view_t<S>, NO>);
-#define LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, MATH)                     \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, true, nothing, 2, 0)           \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, true, scaled_slope, 2, 1)      \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, scaled_slope, 2, 1)     \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, scaled_curvature, 2, 1) \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, true, scaled_slope_curvature, 2, 2)
-#define LOSSFN_DETAIL_ELEMENTWISE_PER_TERM(E, S, MATH)                  \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, value, 2, 1)          \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, upstream_slope, 3, 1) \
-  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, upstream_curvature, 3, 1)
+#define LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, SUMS, EMIT, WEIGHTED, NI, NO)                       \
+  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                     \
+      const TermOp<OfError<MATH>, S, SUMS, Emit::EMIT, WEIGHTED>&, const std::array<view_t<S>, NI>&, \
+      std::array<mut_view_t<S>, NO>);
+#define LOSSFN_DETAIL_ELEMENTWISE_REDUCED_OF(E, S, MATH, WEIGHTED, NI)               \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, true, nothing, WEIGHTED, NI, 0)           \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, true, scaled_slope, WEIGHTED, NI, 1)      \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, scaled_slope, WEIGHTED, NI, 1)     \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, scaled_curvature, WEIGHTED, NI, 1) \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, true, scaled_slope_curvature, WEIGHTED, NI, 2)
+#define LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, MATH)        \
+  LOSSFN_DETAIL_ELEMENTWISE_REDUCED_OF(E, S, MATH, false, 2) \
+  LOSSFN_DETAIL_ELEMENTWISE_REDUCED_OF(E, S, MATH, true, 3)
+#define LOSSFN_DETAIL_ELEMENTWISE_PER_TERM(E, S, MATH)                             \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, value, false, 2, 1)              \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, upstream_slope, false, 3, 1)     \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, upstream_curvature, false, 3, 1) \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, value, true, 3, 1)               \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, upstream_slope, true, 4, 1)      \
+  LOSSFN_DETAIL_ELEMENTWISE_OP(E, S, MATH, false, upstream_curvature, true, 4, 1)
 /// Every reduction of a loss with options (its math is per reduction).
-#define LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, S, LOSS) \
-  LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, LOSS<Sum>)         \
-  LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, LOSS<Mean>)        \
+#define LOSSFN_DETAIL_ELEMENTWISE_ALL_REDUCTIONS(E, S, LOSS)  \
+  LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, LOSS<Sum>)          \
+  LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, LOSS<Mean>)         \
+  LOSSFN_DETAIL_ELEMENTWISE_REDUCED(E, S, LOSS<WeightedMean>) \
   LOSSFN_DETAIL_ELEMENTWISE_PER_TERM(E, S, LOSS<None>)
 /// A loss without options: one math, L<Sum>, for every reduction.
 #define LOSSFN_DETAIL_ELEMENTWISE_SHARED(E, S, LOSS) \
@@ -122,17 +129,21 @@ using column_mut_view_t = typename ordered_view_traits<Eigen::Array<S, Eigen::Dy
 // ---- RMSE (rmse.hpp) ------------------------------------------------------------
 //
 // Its sum of squares is MSE<Sum>'s total (in MSE's list: rmse.hpp includes
-// mse.hpp); its own are the two gradient passes and the two Hessian passes.
+// mse.hpp); its own are the two gradient passes and the two Hessian passes, each
+// unweighted (NI 2) and weighted (NI 3).
 
-#define LOSSFN_DETAIL_RMSE_PASSES(E, S)                                                                 \
-  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                        \
-      const RmseScaledError<S, false>&, const std::array<view_t<S>, 2>&, std::array<mut_view_t<S>, 1>); \
-  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                        \
-      const RmseScaledError<S, true>&, const std::array<view_t<S>, 2>&, std::array<mut_view_t<S>, 1>);  \
-  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                        \
-      const RmseCurvature<S, false>&, const std::array<view_t<S>, 2>&, std::array<mut_view_t<S>, 1>);   \
-  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                        \
-      const RmseCurvature<S, true>&, const std::array<view_t<S>, 2>&, std::array<mut_view_t<S>, 2>);
+#define LOSSFN_DETAIL_RMSE_PASSES_OF(E, S, W, NI)                                                           \
+  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                            \
+      const RmseScaledError<S, false, W>&, const std::array<view_t<S>, NI>&, std::array<mut_view_t<S>, 1>); \
+  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                            \
+      const RmseScaledError<S, true, W>&, const std::array<view_t<S>, NI>&, std::array<mut_view_t<S>, 1>);  \
+  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                            \
+      const RmseCurvature<S, false, W>&, const std::array<view_t<S>, NI>&, std::array<mut_view_t<S>, 1>);   \
+  E template accumulator_t<S> run_elementwise<accumulator_t<S>>(                                            \
+      const RmseCurvature<S, true, W>&, const std::array<view_t<S>, NI>&, std::array<mut_view_t<S>, 2>);
+#define LOSSFN_DETAIL_RMSE_PASSES(E, S)        \
+  LOSSFN_DETAIL_RMSE_PASSES_OF(E, S, false, 2) \
+  LOSSFN_DETAIL_RMSE_PASSES_OF(E, S, true, 3)
 #define LOSSFN_DETAIL_KERNELS_RMSE(E)  \
   LOSSFN_DETAIL_RMSE_PASSES(E, float)  \
   LOSSFN_DETAIL_RMSE_PASSES(E, double) \

@@ -28,6 +28,7 @@
 #include "driver.hpp"
 #include "operand.hpp"
 #include "view.hpp"
+#include "weights.hpp"
 
 namespace lossfn {
 namespace detail {
@@ -312,32 +313,43 @@ S log_term_at(S z, S row_max) {
   return z;
 }
 
-/// Rows sink of Sum and Mean: sums the row losses; every row's gradient is scaled
-/// by the reduction's factor.
+/// Rows sink of Sum and Mean: sums the row losses (times their weights); every
+/// row's gradient is scaled by the reduction's factor (times the row's weight). A
+/// row of weight 0 adds exactly 0, whatever its loss (as an ignored sample).
 template <class S>
 struct TotalRows {
   S scale;
+  RowWeights<S> weights{};
   accumulator_t<S> total{0};
-  S multiplier(Eigen::Index /*row*/) const { return scale; }
-  void record(Eigen::Index /*row*/, accumulator_t<S> loss) { total += loss; }
-};
-
-/// Rows sink of None's forward: writes each row's loss into a column.
-template <class Out>
-struct ColumnRows {
-  Out& out;
-  typename Out::Scalar multiplier(Eigen::Index /*row*/) const { return 0; }
-  template <class A>
-  void record(Eigen::Index row, A loss) {
-    out(row, 0) = static_cast<typename Out::Scalar>(loss);
+  S multiplier(Eigen::Index row) const { return weights.times(scale, row); }
+  void record(Eigen::Index row, accumulator_t<S> loss) {
+    if (!weights.given()) {
+      total += loss;
+    } else if (weights(row) != S(0)) {
+      total += static_cast<accumulator_t<S>>(weights(row)) * loss;
+    }
   }
 };
 
-/// Rows sink of None's backward: row i's gradient is scaled by upstream_i.
+/// Rows sink of None's forward: writes each row's loss (times its weight) into a column.
+template <class Out>
+struct ColumnRows {
+  Out& out;
+  RowWeights<typename Out::Scalar> weights{};
+  typename Out::Scalar multiplier(Eigen::Index /*row*/) const { return 0; }
+  template <class A>
+  void record(Eigen::Index row, A loss) {
+    out(row, 0) = static_cast<typename Out::Scalar>(weights.times(loss, row));
+  }
+};
+
+/// Rows sink of None's backward: row i's gradient is scaled by upstream_i (times
+/// the row's weight).
 template <class U>
 struct UpstreamRows {
   const U& upstream;
-  typename U::Scalar multiplier(Eigen::Index row) const { return upstream(row, 0); }
+  RowWeights<typename U::Scalar> weights{};
+  typename U::Scalar multiplier(Eigen::Index row) const { return weights.times(upstream(row, 0), row); }
   template <class A>
   void record(Eigen::Index /*row*/, A /*loss*/) {}
 };
@@ -656,10 +668,9 @@ struct RowwiseInputs {
 
 /// Base of the row-wise losses: the public calls of PredTargetCalls, and the call
 /// driver's hooks (detail/driver.hpp). Derived supplies `check` (compile-time
-/// and shape checks), `divisor` (the O(m) checks that read the target; returns the
-/// number Mean divides by), `kernel` (runs rowwise_kernel with its target
-/// adapters) and `hessian_kernel` (runs rowwise_hessian with its target's c_ik and
-/// C_i).
+/// and shape checks), `divisor` (the O(m) checks that read the target; returns what
+/// Mean divides by, or with RowWeights given what WeightedMean divides by), `kernel` (runs rowwise_kernel with its
+/// target adapters) and `hessian_kernel` (runs rowwise_hessian with its target's c_ik and C_i).
 ///
 /// @tparam Derived the loss (CRTP)
 /// @tparam Reduction Sum, Mean or None
@@ -679,9 +690,9 @@ class RowwiseLoss : public PredTargetCalls<Derived, Reduction> {
     return RowwiseInputs<decltype(ordered_view_of(pred)), decltype(ordered_view_of(target))>{ordered_view_of(pred),
                                                                                              ordered_view_of(target)};
   }
-  template <class In>
-  double count(const char* function, const In& in) const {
-    return self().divisor(function, in.pred, in.target);
+  template <class In, class S>
+  double count(const char* function, const In& in, const view_t<S>* weights) const {
+    return self().divisor(function, in.pred, in.target, weights ? RowWeights<S>::of(*weights) : RowWeights<S>{});
   }
   template <class G>
   static auto output_view(G& out) {
@@ -697,38 +708,41 @@ class RowwiseLoss : public PredTargetCalls<Derived, Reduction> {
     using S = scalar_t<decltype(in.pred)>;
     using Acc = accumulator_t<S>;
     constexpr NoGrad* no_grad = nullptr;
+    RowWeights<S> weights{};
+    if constexpr (W::weighted) weights = RowWeights<S>::of(work.weights);
     if constexpr (W::writes_terms) {
       auto terms_out = work.terms;
-      ColumnRows<decltype(terms_out)> rows{terms_out};
+      ColumnRows<decltype(terms_out)> rows{terms_out, weights};
       self().kernel(in.pred, in.target, no_grad, rows);
       return Acc(0);
     } else if constexpr (W::writes_hessians) {
       Acc total(0);
       if constexpr (W::writes_gradients) {
         auto grad = std::get<0>(work.grad);
-        TotalRows<S> rows{static_cast<S>(work.factor)};
+        TotalRows<S> rows{static_cast<S>(work.factor), weights};
         self().kernel(in.pred, in.target, &grad, rows);
         total = rows.total;
       }
       auto hess = std::get<0>(work.hess);
       if constexpr (W::has_upstream) {
-        self().hessian_kernel(in.pred, in.target, hess, UpstreamRows<std::decay_t<decltype(work.factor)>>{work.factor});
+        self().hessian_kernel(in.pred, in.target, hess,
+                              UpstreamRows<std::decay_t<decltype(work.factor)>>{work.factor, weights});
       } else {
-        self().hessian_kernel(in.pred, in.target, hess, TotalRows<S>{static_cast<S>(work.factor)});
+        self().hessian_kernel(in.pred, in.target, hess, TotalRows<S>{static_cast<S>(work.factor), weights});
       }
       return total;
     } else if constexpr (!W::writes_gradients) {
-      TotalRows<S> rows{static_cast<S>(work.factor)};
+      TotalRows<S> rows{static_cast<S>(work.factor), weights};
       self().kernel(in.pred, in.target, no_grad, rows);
       return rows.total;
     } else if constexpr (W::has_upstream) {
       auto grad = std::get<0>(work.grad);
-      UpstreamRows<std::decay_t<decltype(work.factor)>> rows{work.factor};
+      UpstreamRows<std::decay_t<decltype(work.factor)>> rows{work.factor, weights};
       self().kernel(in.pred, in.target, &grad, rows);
       return Acc(0);
     } else {
       auto grad = std::get<0>(work.grad);
-      TotalRows<S> rows{static_cast<S>(work.factor)};
+      TotalRows<S> rows{static_cast<S>(work.factor), weights};
       self().kernel(in.pred, in.target, &grad, rows);
       return rows.total;
     }
