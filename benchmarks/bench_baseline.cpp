@@ -88,6 +88,42 @@ void exp_log(benchmark::State& state, Eigen::Index n) {
   set_bytes(state, n, sizeof(S), 3);
 }
 
+/// c = (a - b) w: reads three streams, writes one (a weighted forward_backward's traffic).
+template <class S>
+void read3_write1(benchmark::State& state, Eigen::Index n) {
+  const Vec<S>& a = lossfn_bench::random_vec<S>(n, 1);
+  const Vec<S>& b = lossfn_bench::random_vec<S>(n, 2);
+  const Vec<S>& w = lossfn_bench::random_vec<S>(n, 3);
+  Vec<S> c(n);
+  for (auto _ : state) {
+    c = (a - b) * w;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, n, sizeof(S), 4);
+}
+
+/// c = (a - b) w and d = (b - a) w, block by block: a weighted forward_backward_hessian's traffic.
+template <class S>
+void read3_write2(benchmark::State& state, Eigen::Index n) {
+  const Vec<S>& a = lossfn_bench::random_vec<S>(n, 1);
+  const Vec<S>& b = lossfn_bench::random_vec<S>(n, 2);
+  const Vec<S>& w = lossfn_bench::random_vec<S>(n, 3);
+  Vec<S> c(n), d(n);
+  constexpr Eigen::Index block = 2048;
+  for (auto _ : state) {
+    for (Eigen::Index start = 0; start < n; start += block) {
+      const Eigen::Index len = std::min(block, n - start);
+      c.segment(start, len) = (a.segment(start, len) - b.segment(start, len)) * w.segment(start, len);
+      d.segment(start, len) = (b.segment(start, len) - a.segment(start, len)) * w.segment(start, len);
+    }
+    benchmark::DoNotOptimize(c.data());
+    benchmark::DoNotOptimize(d.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, n, sizeof(S), 5);
+}
+
 template <class S>
 bool register_baselines() {
   const std::string type = scalar_name<S>();
@@ -96,6 +132,8 @@ bool register_baselines() {
     add("base/read2" + tail, [n](benchmark::State& state) { read2<S>(state, n); });
     add("base/r2w1" + tail, [n](benchmark::State& state) { read2_write1<S>(state, n); });
     add("base/r2w2" + tail, [n](benchmark::State& state) { read2_write2<S>(state, n); });
+    add("base/r3w1" + tail, [n](benchmark::State& state) { read3_write1<S>(state, n); });
+    add("base/r3w2" + tail, [n](benchmark::State& state) { read3_write2<S>(state, n); });
   }
   // The softmax losses' shapes (m x K) and the contrastive pairs (m x d).
   for (const auto& [rows, cols] : lossfn_bench::kSoftmaxShapes) {

@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
+#include <lossfn/weights.hpp>
 
 #include <cstdint>
 #include <map>
@@ -152,6 +153,31 @@ bool register_elementwise(const std::string& label, const Loss& loss) {
         }
         set_bytes(state, n, sizeof(S), 4);
         compare_with(state, "base/r2w2" + tail);
+      });
+      // with weights of pred's shape: one more stream read (docs/weights.md)
+      add(label + "/forward_backward_weighted" + tail, [loss, n, tail](benchmark::State& state) {
+        const Vec<S>& pred = random_vec<S>(n, 1);
+        const Vec<S>& target = random_vec<S>(n, 2);
+        const Vec<S> w = random_vec<S>(n, 3).abs();
+        Vec<S> grad(n);
+        for (auto _ : state) {
+          benchmark::DoNotOptimize(loss.forward_backward(pred, target, lossfn::weights(w), grad));
+          benchmark::ClobberMemory();
+        }
+        set_bytes(state, n, sizeof(S), 4);
+        compare_with(state, "base/r3w1" + tail);
+      });
+      add(label + "/forward_backward_hessian_weighted" + tail, [loss, n, tail](benchmark::State& state) {
+        const Vec<S>& pred = random_vec<S>(n, 1);
+        const Vec<S>& target = random_vec<S>(n, 2);
+        const Vec<S> w = random_vec<S>(n, 3).abs();
+        Vec<S> grad(n), hess(n);
+        for (auto _ : state) {
+          benchmark::DoNotOptimize(loss.forward_backward_hessian(pred, target, lossfn::weights(w), grad, hess));
+          benchmark::ClobberMemory();
+        }
+        set_bytes(state, n, sizeof(S), 5);
+        compare_with(state, "base/r3w2" + tail);
       });
     }
   };

@@ -1,4 +1,5 @@
-// Every loss (but Contrastive, header-only) x scalar x reduction x call x common
+// Every loss (but Contrastive, header-only) x scalar x reduction x call (with and
+// without weights; elementwise: also the Hessian calls) x common
 // wrapper type (Array, Matrix, Map, Block, Ref; both storage orders for the row-wise
 // losses), compiled with LOSSFN_COMPILED_KERNELS. Two ctest tests read this unit:
 //   lossfn.kernels.no_implicit_kernels: its object defines no kernel body (nm), so
@@ -42,6 +43,21 @@ void elementwise_calls(const P& pred, const T& target, const char* what) {
     }
     expect_same(f, fb, what);
   }
+  // Hessian diagonals and weights (a column, broadcast over the row), WeightedMean
+  typename P::PlainObject hess(pred.rows(), pred.cols());
+  const Eigen::Array<S, Eigen::Dynamic, 1> w = Eigen::Array<S, Eigen::Dynamic, 1>::Constant(pred.rows(), S(0.5));
+  hess = L<lossfn::Sum>{}.hessian_diagonal(pred, target);
+  hess = L<lossfn::Mean>{}.hessian_diagonal(pred, target, lossfn::weights(w));
+  expect_same(L<lossfn::Mean>{}.forward_backward_hessian(pred, target, grad, hess),
+              L<lossfn::Mean>{}.forward(pred, target), what);
+  const S weighted = L<lossfn::WeightedMean>{}.forward(pred, target, lossfn::weights(w));
+  expect_same(L<lossfn::WeightedMean>{}.forward_backward(pred, target, lossfn::weights(w), grad), weighted, what);
+  expect_same(L<lossfn::WeightedMean>{}.forward_backward_hessian(pred, target, lossfn::weights(w), grad, hess),
+              weighted, what);
+  grad = L<lossfn::WeightedMean>{}.backward(pred, target, lossfn::weights(w));
+  hess = L<lossfn::WeightedMean>{}.hessian_diagonal(pred, target, lossfn::weights(w));
+  expect_same(L<lossfn::Sum>{}.forward_backward(pred, target, lossfn::weights(w), grad),
+              L<lossfn::Sum>{}.forward(pred, target, lossfn::weights(w)), what);
 }
 
 template <template <class> class L, class P, class T>
@@ -50,7 +66,17 @@ void per_term_calls(const P& pred, const T& target, const char* what) {
   const typename P::PlainObject terms = L<lossfn::None>{}.forward(pred, target);
   const typename P::PlainObject vjp = L<lossfn::None>{}.backward(pred, target, terms);
   expect_same(static_cast<S>(terms.sum()), L<lossfn::Sum>{}.forward(pred, target), what);
+  const typename P::PlainObject hess = L<lossfn::None>{}.hessian_diagonal(pred, target, terms);
+  const typename P::PlainObject w = P::PlainObject::Constant(pred.rows(), pred.cols(), S(2));
+  const typename P::PlainObject weighted_terms = L<lossfn::None>{}.forward(pred, target, lossfn::weights(w));
+  const typename P::PlainObject weighted_vjp = L<lossfn::None>{}.backward(pred, target, lossfn::weights(w), terms);
+  const typename P::PlainObject weighted_hess =
+      L<lossfn::None>{}.hessian_diagonal(pred, target, lossfn::weights(w), terms);
+  expect_same(static_cast<S>(weighted_terms.sum()), static_cast<S>(2 * terms.sum()), what);
   static_cast<void>(vjp);
+  static_cast<void>(hess);
+  static_cast<void>(weighted_vjp);
+  static_cast<void>(weighted_hess);
 }
 
 template <class S>

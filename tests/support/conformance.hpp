@@ -204,6 +204,30 @@ void rowwise_errors(const Loss& loss, TargetForm form, const std::string& name) 
   const ArrayCM pred = values(3, 4, -0.75);
   [[maybe_unused]] const Eigen::ArrayXi good_index = Eigen::ArrayXi::Zero(3);
   const ArrayCM good_dense = ArrayCM::Constant(3, 4, 0.25);
+  {  // forward_backward_hessian: a bad target or a bad Hessian output writes neither output
+    const auto fbh_untouched = [&](const auto& good, const auto& bad) {
+      Buffer grads, hessians;
+      CHECK_THROWS_AS(loss.forward_backward_hessian(pred, bad, grads.map(3, 4), hessians.map(3, 4)),
+                      lossfn::shape_error);
+      CHECK_THROWS_AS(loss.forward_backward_hessian(pred, good, grads.map(3, 4), hessians.map(4, 3)),
+                      lossfn::shape_error);
+      CHECK_THROWS_AS(loss.forward_backward_hessian(pred, good, grads.map_rm(4, 3), hessians.map(3, 4)),
+                      lossfn::shape_error);
+      CHECK(grads.untouched());
+      CHECK(hessians.untouched());
+      loss.forward_backward_hessian(pred, good, grads.map(3, 4), hessians.map(3, 4));
+      CHECK_FALSE(grads.untouched());
+      CHECK_FALSE(hessians.untouched());
+    };
+    bool done = false;
+    if constexpr (IndexTargets) {
+      if (form == TargetForm::Index) {
+        fbh_untouched(good_index, Eigen::ArrayXi::Zero(2).eval());
+        done = true;
+      }
+    }
+    if (!done) fbh_untouched(good_dense, ArrayCM::Constant(4, 3, 0.25).eval());
+  }
   if constexpr (IndexTargets) {
     if (form == TargetForm::Index) {
       // an index target of the wrong length; pred with samples but no class; Mean over no sample

@@ -12,6 +12,8 @@
 //                  backward(..., u x w); likewise hessian_diagonal
 //   broadcast      (elementwise) an m x 1 column or a 1 x d row equals the same
 //                  weights spelled out in pred's shape
+//   derivatives    the weighted gradients and Hessian diagonal under WeightedMean
+//                  against central differences
 //   sharding       weighted shards run with Sum, recombined with WeightedMean's
 //                  denominator(), equal the whole batch under WeightedMean
 //   errors         a weight of the wrong shape: shape_error; negative, NaN or
@@ -291,6 +293,76 @@ void weighted_sharding(const typename Entry::Options& options, TargetForm form) 
   if constexpr (Entry::shape == CallShape::Pair) CHECK(max_error(Plain(g2 * factor), whole.g2) < 1e-14);
 }
 
+/// Whether entry (i, j) of an elementwise loss's operands is near a kink (the
+/// finite differences there do not measure the derivative); never for the others.
+template <class Entry, class Plain>
+bool near_kink(const Operands<Plain>& ops, const typename Entry::Options& options, Eigen::Index i, Eigen::Index j) {
+  if constexpr (Entry::shape == CallShape::Elementwise) {
+    return Entry::near_kink(static_cast<double>(ops.a(i, j) - ops.b(i, j)), options);
+  } else {
+    static_cast<void>(ops);
+    static_cast<void>(options);
+    static_cast<void>(i);
+    static_cast<void>(j);
+    return false;
+  }
+}
+
+/// The weighted gradient (of every differentiated input) and Hessian diagonal
+/// against central differences, under WeightedMean with non-integer weights (pred's
+/// shape for elementwise losses, a column otherwise); entries near a kink skipped.
+template <class Entry>
+void weighted_finite_differences(const typename Entry::Options& options, TargetForm form) {
+  using Plain = Eigen::ArrayXXd;
+  const Eigen::Index m = 5, d = 4;
+  auto ops = Entry::template operands<Plain>(m, d, 47, form);
+  const Plain w = random_array<Plain>(m, Entry::shape == CallShape::Elementwise ? d : 1, 53, 0.3, 1.7);
+  const auto loss = Entry::make(lossfn::WeightedMean{}, options);
+  const auto value = [&](const Operands<Plain>& at) {
+    return call<Entry>(at, form, [&](const auto&... args) {
+      return static_cast<double>(loss.forward(args..., lossfn::weights(w)));
+    });
+  };
+  const auto masked_error = [&](const Plain& analytic, const Plain& numeric) {
+    double worst = 0;
+    for (Eigen::Index i = 0; i < m; ++i) {
+      for (Eigen::Index j = 0; j < d; ++j) {
+        if (!near_kink<Entry>(ops, options, i, j)) worst = std::max(worst, std::abs(analytic(i, j) - numeric(i, j)));
+      }
+    }
+    return worst;
+  };
+  const auto analytic = reduced<Entry>(loss, ops, form, w);
+  const Plain numeric_a = numeric_gradient(
+      [&](const Plain& a) {
+        Operands<Plain> at = ops;
+        at.a = a;
+        return value(at);
+      },
+      ops.a);
+  CHECK(masked_error(analytic.g1, numeric_a) < kGradientTolerance);
+  if constexpr (Entry::shape == CallShape::Pair) {
+    const Plain numeric_b = numeric_gradient(
+        [&](const Plain& b) {
+          Operands<Plain> at = ops;
+          at.b = b;
+          return value(at);
+        },
+        ops.b);
+    CHECK(masked_error(analytic.g2, numeric_b) < kGradientTolerance);
+  }
+  if constexpr (has_hessian<Entry>) {
+    const Plain numeric_h = numeric_hessian_diagonal(
+        [&](const Plain& a) {
+          Operands<Plain> at = ops;
+          at.a = a;
+          return reduced<Entry>(loss, at, form, w).g1;
+        },
+        ops.a);
+    CHECK(masked_error(analytic.h, numeric_h) < kGradientTolerance);
+  }
+}
+
 /// Bad weights: the error, the message, and the gradient buffer untouched.
 template <class Entry>
 void weight_errors(const typename Entry::Options& options, TargetForm form) {
@@ -349,6 +421,7 @@ void check_weights() {
     weights_detail::none_weights<Entry>(variant.options, variant.target);
     if constexpr (Entry::shape == CallShape::Elementwise) weights_detail::broadcast_weights<Entry>(variant.options);
     weights_detail::weighted_sharding<Entry>(variant.options, variant.target);
+    weights_detail::weighted_finite_differences<Entry>(variant.options, variant.target);
   }
   const auto& first = Entry::variants(4).front();
   weights_detail::weight_errors<Entry>(first.options, first.target);
