@@ -153,6 +153,24 @@ auto sweep(double margin, const In& in, Out out) {
 ///   float inputs are measured in double and have no such limit.
 /// - SquaredEuclidean is differentiable everywhere.
 ///
+/// Hessian diagonals (hessian_diagonal, forward_backward_hessian; docs/contrastive.md):
+/// the exact diagonals of the full Hessians d^2L/dx1^2 and d^2L/dx2^2, each entry
+///   w (l''(D) (dD/dx_k)^2 + l'(D) d^2D/dx_k^2),
+/// l'' = 1 for a similar pair and for a dissimilar one with D < M, else 0. Per entry k,
+/// with r = (x1_i - x2_i)/D:
+/// - Euclidean: similar 1; dissimilar, D < M: 1 - (M/D)(1 - r_k^2) (the same for x2).
+/// - SquaredEuclidean: 2 l'(D) + 4 l''(D) (x1_ik - x2_ik)^2 (the same for x2).
+/// - Cosine (u = x1_i/|x1_i|, v = x2_i/|x2_i|, c = cos): for x1,
+///   (l'' (c u_k - v_k)^2 + l' (c - 3 c u_k^2 + 2 u_k v_k)) / |x1_i|^2; for x2 swap u and v
+///   and divide by |x2_i|^2.
+/// At the kinks: at D = M a dissimilar pair takes the flat piece (0; the gradient is 0
+/// from both sides there); Euclidean at D = 0 takes l'' (1 similar; 1 dissimilar with
+/// M > 0, the second derivative of t -> l(x + t e_k) on both sides of the tip, while the
+/// gradient takes the subgradient 0); a cosine zero row gives 0 in both diagonals, as
+/// in the gradients. Entries are formed in the accumulation type and rounded once; one
+/// beyond the scalar type's range (a float pair at a denormal distance) is its largest
+/// finite value of that sign. A NaN input gives NaN.
+///
 /// Labels: an m x 1 column of any arithmetic type, each exactly 0 or 1, else
 /// std::out_of_range naming the row and the value. x1 and x2 share one floating-point
 /// scalar type; either storage order; gradient outputs must not alias the inputs.
