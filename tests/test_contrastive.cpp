@@ -12,10 +12,12 @@
 #include <lossfn/contrastive.hpp>
 #include <lossfn/lossfn.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "catch.hpp"
@@ -152,8 +154,67 @@ std::vector<double> battery_margins(std::vector<double> D) {
 
 // ---- the finite-difference battery ------------------------------------------------
 
+/// Hessian diagonals of both inputs, every reduction, against central differences of
+/// backward (Sum, Mean, None with a random upstream); the reduction identities; and
+/// forward_backward_hessian equal to forward, backward and hessian_diagonal.
+template <class P1, class P2>
+void check_all_hessians(Distance distance, double margin, const P1& x1, const P2& x2, const Column& y) {
+  const std::string label = std::string("Contrastive ") + distance_name(distance);
+  const lossfn::Contrastive<lossfn::Sum> sum(margin, distance);
+  const lossfn::Contrastive<lossfn::Mean> mean(margin, distance);
+  const lossfn::Contrastive<lossfn::None> none(margin, distance);
+  const double m = static_cast<double>(x1.rows());
+  using lossfn_test::hessian_error;
+
+  const auto [s1, s2] = sum.hessian_diagonal(x1, x2, y);
+  CHECK(hessian_error(
+            label, [&](const P1& p) { return sum.backward(p, x2, y).dx1; }, x1, s1) < kGradientTolerance);
+  CHECK(hessian_error(
+            label, [&](const P2& p) { return sum.backward(x1, p, y).dx2; }, x2, s2) < kGradientTolerance);
+  const auto [m1, m2] = mean.hessian_diagonal(x1, x2, y);
+  CHECK(hessian_error(
+            label, [&](const P1& p) { return mean.backward(p, x2, y).dx1; }, x1, m1) < kGradientTolerance);
+  CHECK(hessian_error(
+            label, [&](const P2& p) { return mean.backward(x1, p, y).dx2; }, x2, m2) < kGradientTolerance);
+  const Column upstream = random_array<Column>(x1.rows(), 1, 78, -2, 2);
+  const auto [n1, n2] = none.hessian_diagonal(x1, x2, y, upstream);
+  CHECK(hessian_error(
+            label, [&](const P1& p) { return none.backward(p, x2, y, upstream).dx1; }, x1, n1) < kGradientTolerance);
+  CHECK(hessian_error(
+            label, [&](const P2& p) { return none.backward(x1, p, y, upstream).dx2; }, x2, n2) < kGradientTolerance);
+
+  // Sum = m Mean; None with upstream 1 = Sum; None is linear in the upstream
+  CHECK(max_error(s1, m * m1) < 1e-14);
+  CHECK(max_error(s2, m * m2) < 1e-14);
+  const auto [o1, o2] = none.hessian_diagonal(x1, x2, y, Column::Ones(x1.rows()));
+  CHECK(max_error(o1, s1) == 0);
+  CHECK(max_error(o2, s2) == 0);
+  const auto [t1, t2] = none.hessian_diagonal(x1, x2, y, Column(-3.0 * upstream));
+  CHECK(max_error(t1, -3.0 * n1) < 1e-14);
+  CHECK(max_error(t2, -3.0 * n2) < 1e-14);
+
+  // the fused pass writes exactly what the separate calls return
+  P1 g1(x1.rows(), x1.cols()), g2(x1.rows(), x1.cols());
+  P2 h1, h2;  // resized by the call (the other storage order when P1 and P2 differ)
+  for (int reduction = 0; reduction < 2; ++reduction) {
+    const double value = reduction == 0 ? sum.forward_backward_hessian(x1, x2, y, g1, g2, h1, h2)
+                                        : mean.forward_backward_hessian(x1, x2, y, g1, g2, h1, h2);
+    const double expected = reduction == 0 ? sum.forward(x1, x2, y) : mean.forward(x1, x2, y);
+    const auto grads = reduction == 0 ? sum.backward(x1, x2, y) : mean.backward(x1, x2, y);
+    const auto& e1 = reduction == 0 ? s1 : m1;
+    const auto& e2 = reduction == 0 ? s2 : m2;
+    CHECK(value == Approx(expected).epsilon(1e-15));
+    CHECK(max_error(g1, grads.dx1) == 0);
+    CHECK(max_error(g2, grads.dx2) == 0);
+    CHECK(h1.rows() == x1.rows());
+    CHECK(h1.cols() == x1.cols());
+    CHECK(max_error(h1, e1) == 0);
+    CHECK(max_error(h2, e2) == 0);
+  }
+}
+
 /// Gradients of both inputs, every reduction, one distance/margin/label set, at one
-/// pair of storage orders; plus the reduction identities.
+/// pair of storage orders; plus the reduction identities and the Hessian diagonals.
 template <class P1, class P2>
 void check_all_gradients(Distance distance, double margin, const P1& x1, const P2& x2, const Column& y) {
   const std::string label = "Contrastive";
@@ -204,6 +265,8 @@ void check_all_gradients(Distance distance, double margin, const P1& x1, const P
   const auto [o1, o2] = none.backward(x1, x2, y, Column::Ones(x1.rows()));
   CHECK(max_error(o1, s1) < 1e-15);
   CHECK(max_error(o2, s2) < 1e-15);
+
+  check_all_hessians(distance, margin, x1, x2, y);
 }
 
 }  // namespace
@@ -807,4 +870,344 @@ TEST_CASE("edge: contrastive pairs at distance exactly 0 and exactly M") {
     CHECK(l(0) == 12.5f);
     CHECK(l(1) == 0.0f);
   }
+}
+
+// ---- Hessian diagonals ---------------------------------------------------------------
+
+TEST_CASE("Contrastive: hand-computed Hessian diagonals, every distance") {
+  // the pairs of the hand-computed gradients above: pair 0 a = (1, 0), b = (0, 1),
+  // similar; pair 1 a = (0, 0), b = (0.3, 0.4), dissimilar; margin 1
+  ArrayCM x1(2, 2), x2(2, 2);
+  x1 << 1.0, 0.0, 0.0, 0.0;
+  x2 << 0.0, 1.0, 0.3, 0.4;
+  Column y(2);
+  y << 0, 1;
+  const auto check_pair = [&](Distance distance, const ArrayCM& e1, const ArrayCM& e2) {
+    CAPTURE(distance_name(distance));
+    const lossfn::Contrastive<lossfn::Sum> sum(1.0, distance);
+    const auto [h1, h2] = sum.hessian_diagonal(x1, x2, y);
+    CHECK(max_error(h1, e1) < 1e-15);
+    CHECK(max_error(h2, e2) < 1e-15);
+    const auto [m1, m2] = lossfn::Contrastive<lossfn::Mean>(1.0, distance).hessian_diagonal(x1, x2, y);
+    CHECK(max_error(m1, 0.5 * e1) < 1e-15);
+    CHECK(max_error(m2, 0.5 * e2) < 1e-15);
+  };
+  ArrayCM e1(2, 2), e2(2, 2);
+  // Euclidean: similar 1; dissimilar (D = 0.5 < M) 1 - (M/D)(1 - r_k^2), r = (a - b)/D = (-0.6, -0.8):
+  // 1 - 2 (1 - 0.36) = -0.28 and 1 - 2 (1 - 0.64) = 0.28; the same for b
+  e1 << 1.0, 1.0, -0.28, 0.28;
+  check_pair(Distance::Euclidean, e1, e1);
+  // SquaredEuclidean: 2 l' + 4 l'' (a_k - b_k)^2; similar D = 2: 4 + 4 = 8;
+  // dissimilar D = 0.25: -2 (1 - 0.25) + 4 (0.09, 0.16) = (-1.14, -0.86)
+  e1 << 8.0, 8.0, -1.14, -0.86;
+  check_pair(Distance::SquaredEuclidean, e1, e1);
+  // Cosine, pair 0: cos = 0, D = 1, l' = 1, l'' = 1, u = a, v = b:
+  //   a: (c u_k - v_k)^2 + (c - 3 c u_k^2 + 2 u_k v_k) = (0, 1); b: (c v_k - u_k)^2 + ... = (1, 0)
+  // pair 1: a is a zero row: 0 (as its gradient)
+  e1 << 0.0, 1.0, 0.0, 0.0;
+  e2 << 1.0, 0.0, 0.0, 0.0;
+  check_pair(Distance::Cosine, e1, e2);
+}
+
+TEST_CASE("Contrastive: Hessian diagonals at and near the margin, and at distance 0") {
+  using lossfn_test::hessian_error;
+  const Column dissimilar = Column::Ones(1), similar = Column::Zero(1);
+  ArrayCM a = ArrayCM::Zero(1, 2), b(1, 2);
+
+  SECTION("Euclidean at D = M: the flat piece (0); just inside: r_k^2, its limit from below") {
+    const lossfn::Contrastive<lossfn::Sum> loss(5.0);
+    b << 3.0, 4.0;  // D = 5 = M exactly
+    const auto [h1, h2] = loss.hessian_diagonal(a, b, dissimilar);
+    CHECK((h1 == 0.0).all());
+    CHECK((h2 == 0.0).all());
+    b << 3.0 * (1 - 1e-9), 4.0 * (1 - 1e-9);  // D = M (1 - 1e-9): 1 - (M/D)(1 - r_k^2) ~ r_k^2
+    const auto [i1, i2] = loss.hessian_diagonal(a, b, dissimilar);
+    CHECK(i1(0, 0) == Approx(0.36).epsilon(1e-7));
+    CHECK(i1(0, 1) == Approx(0.64).epsilon(1e-7));
+    CHECK(max_error(i2, i1) == 0);
+  }
+  SECTION("every distance: central differences 1e-4 inside and outside the margin") {
+    for (const Distance distance : kDistances) {
+      CAPTURE(distance_name(distance));
+      a << 0.6, 0.2;
+      b << -0.1, 0.5;
+      const double D = static_cast<double>(reference_distance(distance, a, b, 0));
+      for (const double margin : {D + 1e-4, D - 1e-4}) {
+        CAPTURE(margin);
+        const lossfn::Contrastive<lossfn::Sum> loss(margin, distance);
+        const auto [h1, h2] = loss.hessian_diagonal(a, b, dissimilar);
+        CHECK(hessian_error(
+                  "Contrastive near the margin", [&](const ArrayCM& p) { return loss.backward(p, b, dissimilar).dx1; },
+                  a, h1) < kGradientTolerance);
+        CHECK(hessian_error(
+                  "Contrastive near the margin", [&](const ArrayCM& p) { return loss.backward(a, p, dissimilar).dx2; },
+                  b, h2) < kGradientTolerance);
+        if (margin < D) {
+          CHECK((h1 == 0.0).all());
+          CHECK((h2 == 0.0).all());
+        } else {
+          CHECK((h1 != 0.0).any());
+        }
+      }
+    }
+  }
+  SECTION("Euclidean, identical embeddings: 1 (similar, and dissimilar with M > 0), 0 for M = 0") {
+    a << 0.25, -1.5;
+    b = a;
+    for (const double margin : {0.0, 0.5, 3.0}) {
+      CAPTURE(margin);
+      const lossfn::Contrastive<lossfn::Sum> loss(margin);
+      const auto [s1, s2] = loss.hessian_diagonal(a, b, similar);
+      CHECK((s1 == 1.0).all());
+      CHECK((s2 == 1.0).all());
+      const auto [d1, d2] = loss.hessian_diagonal(a, b, dissimilar);
+      const double expected = margin > 0 ? 1.0 : 0.0;
+      CHECK((d1 == expected).all());
+      CHECK((d2 == expected).all());
+      CHECK(std::isfinite(d1.sum()));
+      // the convention: t -> l(a + t e_k) is 1/2 (M - |t|)^2 near 0, whose second
+      // derivative is 1 on both sides; one-sided second differences agree
+      for (Eigen::Index k = 0; k < 2; ++k) {
+        for (const double sign : {1.0, -1.0}) {
+          const double t = sign * 1e-4;
+          ArrayCM p1 = a, p2 = a;
+          p1(0, k) += t;
+          p2(0, k) += 2 * t;
+          const double second =
+              (loss.forward(p2, b, dissimilar) - 2 * loss.forward(p1, b, dissimilar) + loss.forward(a, b, dissimilar)) /
+              (t * t);
+          CHECK(second == Approx(expected).margin(1e-6));
+        }
+      }
+    }
+    // off D = 0 along the axis of coordinate k, 1 - (M/D)(1 - r_k^2) is 1 (r_k^2 = 1):
+    // the value at D = 0 is its limit along that axis (up to rounding x M/D = 3e7)
+    const lossfn::Contrastive<lossfn::Sum> loss(3.0);
+    ArrayCM p = a;
+    p(0, 0) += 1e-7;
+    const auto [q1, q2] = loss.hessian_diagonal(p, b, dissimilar);
+    CHECK(q1(0, 0) == Approx(1.0).margin(1e-7));
+    CHECK(q2(0, 0) == q1(0, 0));
+  }
+  SECTION("SquaredEuclidean is smooth at D = 0: -2M dissimilar, 0 similar") {
+    a << 0.25, -1.5;
+    b = a;
+    const lossfn::Contrastive<lossfn::Sum> loss(0.7, Distance::SquaredEuclidean);
+    const auto [d1, d2] = loss.hessian_diagonal(a, b, dissimilar);
+    CHECK((d1 == -1.4).all());
+    CHECK((d2 == -1.4).all());
+    CHECK(hessian_error(
+              "Contrastive SquaredEuclidean", [&](const ArrayCM& x) { return loss.backward(x, b, dissimilar).dx1; }, a,
+              d1) < kGradientTolerance);
+    const auto [s1, s2] = loss.hessian_diagonal(a, b, similar);
+    CHECK((s1 == 0.0).all());
+    CHECK((s2 == 0.0).all());
+  }
+  SECTION("Cosine: parallel rows (D = 0), orthogonal rows at D = M, zero rows") {
+    using namespace lossfn_test::edge;
+    const Rows<double> p = rows2<double>({1.0, 0.0}, {1.0, 0.0}), q = rows2<double>({2.0, 0.0}, {0.0, 3.0});
+    const Column both = Column::Ones(2);
+    const lossfn::Contrastive<lossfn::None> loss(1.0, Distance::Cosine);
+    const auto [h1, h2] = loss.hessian_diagonal(p, q, both, Column::Ones(2));
+    // row 0: c = 1, l' = -1, l'' = 1, u = v = (1, 0): a: (0, -1/|a|^2) = (0, -1); b: (0, -1/|b|^2) = (0, -0.25)
+    CHECK(h1(0, 0) == 0.0);
+    CHECK(h1(0, 1) == Approx(-1.0).epsilon(1e-15));
+    CHECK(h2(0, 0) == 0.0);
+    CHECK(h2(0, 1) == Approx(-0.25).epsilon(1e-15));
+    // row 1: D = 1 = M, the flat piece
+    CHECK(h1(1, 0) == 0.0);
+    CHECK(h1(1, 1) == 0.0);
+    CHECK(h2(1, 0) == 0.0);
+    CHECK(h2(1, 1) == 0.0);
+    // a zero row in either input: 0 in both diagonals, for either label
+    const Rows<double> zero = Rows<double>::Zero(2, 2);
+    for (const Column& labels : {Column(Column::Zero(2)), both}) {
+      const lossfn::Contrastive<lossfn::Sum> wide(2.0, Distance::Cosine);
+      const auto [z1, z2] = wide.hessian_diagonal(zero, q, labels);
+      CHECK((z1 == 0.0).all());
+      CHECK((z2 == 0.0).all());
+      const auto [w1, w2] = wide.hessian_diagonal(q, zero, labels);
+      CHECK((w1 == 0.0).all());
+      CHECK((w2 == 0.0).all());
+    }
+  }
+}
+
+TEST_CASE("Contrastive: float Hessian diagonals agree with double, and stay finite") {
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const auto [x1, x2] = smooth_pairs<ArrayCM>(distance, 1.0, 70, 5, 23);  // 70 rows: two blocks
+    const Column y = make_labels(70, 2);
+    const Eigen::ArrayXXf f1 = x1.cast<float>(), f2 = x2.cast<float>();
+    const ArrayCM d1 = f1.cast<double>(), d2 = f2.cast<double>();
+    const lossfn::Contrastive<> mean(1.0, distance);
+    Eigen::ArrayXXf g1, g2, h1, h2;
+    const float value = mean.forward_backward_hessian(f1, f2, y.cast<float>(), g1, g2, h1, h2);
+    const auto [e1, e2] = mean.hessian_diagonal(d1, d2, y);
+    CHECK(value == Approx(mean.forward(d1, d2, y)).epsilon(1e-6));
+    // each entry rounded once from the double computation
+    CHECK(max_error(h1.cast<double>(), e1) < 1e-6);
+    CHECK(max_error(h2.cast<double>(), e2) < 1e-6);
+    const auto [k1, k2] = mean.hessian_diagonal(f1, f2, y.cast<float>());
+    CHECK((k1 == h1).all());
+    CHECK((k2 == h2).all());
+    const Eigen::Array<long double, Eigen::Dynamic, Eigen::Dynamic> l1 = x1.cast<long double>(),
+                                                                    l2 = x2.cast<long double>();
+    const auto [n1, n2] = mean.hessian_diagonal(l1, l2, y.cast<long double>());
+    CHECK(max_error(n1, mean.hessian_diagonal(x1, x2, y).dx1) < 1e-12);
+  }
+  SECTION("entries beyond the float range are the largest finite float of their sign") {
+    // a dissimilar float pair at a denormal distance: 1 - (M/D)(1 - r_k^2) ~ -3.5e39 in double
+    Eigen::ArrayXXf a = Eigen::ArrayXXf::Zero(1, 2), b = Eigen::ArrayXXf::Constant(1, 2, 1e-40f);
+    const Eigen::ArrayXf one = Eigen::ArrayXf::Ones(1);
+    const lossfn::Contrastive<lossfn::Sum> loss;
+    const auto [h1, h2] = loss.hessian_diagonal(a, b, one);
+    CHECK((h1 == std::numeric_limits<float>::lowest()).all());
+    CHECK((h2 == std::numeric_limits<float>::lowest()).all());
+    const auto [e1, e2] = loss.hessian_diagonal(a.cast<double>(), b.cast<double>(), one.cast<double>());
+    CHECK(e1(0, 0) < -1e39);
+    // cosine rows of norm ~1e-20: 1/|a|^2 ~ 1e40; finite, and equal to double where double is within range
+    Eigen::ArrayXXf c(2, 3), d(2, 3);
+    c << 1e-20f, 2e-20f, -1e-20f, 0.5f, 0.25f, 1.0f;
+    d << 3e-20f, -1e-20f, 2e-20f, 0.5e-3f, 1e-3f, 2e-3f;
+    const lossfn::Contrastive<lossfn::Sum> cosine(2.0, Distance::Cosine);
+    const auto [c1, c2] = cosine.hessian_diagonal(c, d, Eigen::ArrayXf::Ones(2));
+    CHECK(c1.isFinite().all());
+    CHECK(c2.isFinite().all());
+    CHECK((c1.row(0).abs() == std::numeric_limits<float>::max()).any());
+    const auto [f1, f2] = cosine.hessian_diagonal(c.cast<double>(), d.cast<double>(), Column::Ones(2));
+    CHECK(max_error(c1.row(1).cast<double>(), f1.row(1)) < 1e-6);
+    CHECK(max_error(c2.row(1).cast<double>(), f2.row(1)) < 1e-6);
+  }
+}
+
+TEST_CASE("Contrastive: NaN in the inputs gives NaN Hessian entries") {
+  ArrayCM x1 = ArrayCM::Zero(2, 2), x2 = ArrayCM::Ones(2, 2);
+  x1(0, 0) = std::nan("");
+  x1(1, 0) = std::numeric_limits<double>::infinity();
+  for (const double label : {0.0, 1.0}) {
+    const Column y = Column::Constant(2, label);
+    for (const Distance distance : kDistances) {
+      CAPTURE(distance_name(distance), label);
+      const lossfn::Contrastive<lossfn::None> loss(1.0, distance);
+      const auto [h1, h2] = loss.hessian_diagonal(x1, x2, y, Column::Ones(2));
+      CHECK(std::isnan(h1(0, 0)));
+      CHECK(std::isnan(h2(0, 0)));
+    }
+  }
+  // Euclidean, a dissimilar pair infinitely far apart: beyond the margin, 0 in the finite coordinate
+  const Column y = Column::Ones(2);
+  const auto [h1, h2] = lossfn::Contrastive<lossfn::Sum>{}.hessian_diagonal(x1, x2, y);
+  CHECK(h1(1, 1) == 0.0);
+  CHECK(h2(1, 1) == 0.0);
+}
+
+TEST_CASE("Contrastive: forward_backward_hessian makes no heap allocation, into outputs of every kind") {
+  const ArrayRM x1 = random_array<ArrayRM>(150, 12, 91), x2 = random_array<ArrayRM>(150, 12, 92);
+  const ArrayCM c1 = x1, c2 = x2;
+  const Eigen::ArrayXi y = make_labels(150, 2).cast<int>();
+  ArrayRM g1(150, 12), g2(150, 12), h1(150, 12);
+  ArrayCM h2(150, 12);
+  ArrayCM big = ArrayCM::Constant(160, 20, 5.0);
+  std::vector<double> buffer(150 * 12, 0.0);
+  Eigen::Map<ArrayRM> mapped(buffer.data(), 150, 12);
+  for (const Distance distance : kDistances) {
+    CAPTURE(distance_name(distance));
+    const lossfn::Contrastive<> mean(1.0, distance);
+    const lossfn::Contrastive<lossfn::Sum> sum(1.0, distance);
+    const auto [e1, e2] = mean.hessian_diagonal(x1, x2, y);
+    double values[3] = {};
+    Eigen::internal::set_is_malloc_allowed(false);  // Eigen asserts (here: throws) on any allocation
+    CHECK_NOTHROW(values[0] = mean.forward_backward_hessian(x1, x2, y, g1, g2, h1, h2));
+    CHECK_NOTHROW(values[1] = sum.forward_backward_hessian(c1, c2, y, g1, g2, h1, h2));
+    CHECK_NOTHROW(values[2] = mean.forward_backward_hessian(c1, x2, y, g1, g2, big.block(3, 4, 150, 12), mapped));
+    Eigen::internal::set_is_malloc_allowed(true);
+    const long counted = lossfn_test::allocations_of([&] {
+      values[0] += mean.forward_backward_hessian(x1, x2, y, g1, g2, mapped, big.block(3, 4, 150, 12));
+      values[1] += sum.forward_backward_hessian(c1, c2, y, g1, g2, h1, h2);
+    });
+    CHECK(counted == 0);
+    CHECK(values[0] == Approx(2 * values[2]).epsilon(1e-14));
+    CHECK(values[1] == Approx(300 * values[2]).epsilon(1e-14));
+    CHECK(max_error(mapped, e1) == 0);
+    CHECK(max_error(big.block(3, 4, 150, 12), e2) == 0);
+    CHECK(max_error(h1, 150.0 * e1) < 1e-13);
+  }
+  // nothing outside the Block is written; Matrix outputs and resizable outputs work
+  big.block(3, 4, 150, 12).setConstant(5.0);
+  CHECK((big == 5.0).all());
+  const lossfn::Contrastive<> loss(1.3);
+  Eigen::MatrixXd m1, m2, k1(1, 1), k2;
+  const double value = loss.forward_backward_hessian(c1.matrix(), c2.matrix(), y, m1, m2, k1, k2);
+  CHECK(value == Approx(loss.forward(c1, c2, y)).epsilon(1e-15));
+  const auto [mh1, mh2] = loss.hessian_diagonal(c1.matrix(), c2.matrix(), y);
+  static_assert(std::is_same<std::decay_t<decltype(mh1)>, Eigen::MatrixXd>::value, "x1's plain type");
+  CHECK(max_error(k1, mh1) == 0);
+  CHECK(max_error(k2, mh2) == 0);
+  CHECK(k1.rows() == 150);
+}
+
+TEST_CASE("Contrastive: hessian_diagonal and forward_backward_hessian errors write no output") {
+  const ArrayCM x1 = random_array<ArrayCM>(4, 3, 81), x2 = random_array<ArrayCM>(4, 3, 82);
+  Column y = make_labels(4, 2);
+  const lossfn::Contrastive<> loss;
+  ArrayCM g1 = ArrayCM::Constant(4, 3, 42.0), g2 = g1, h1 = g1, h2 = g1;
+  const auto untouched = [&] {
+    return (g1 == 42.0).all() && (g2 == 42.0).all() && (h1 == 42.0).all() && (h2 == 42.0).all();
+  };
+
+  // a Hessian output of the wrong shape: shape_error naming it, like the gradients'
+  ArrayCM small = ArrayCM::Constant(4, 2, 42.0), wide = ArrayCM::Constant(5, 3, 42.0);
+  CHECK_THROWS_AS(loss.forward_backward_hessian(x1, x2, y, g1, g2, small.block(0, 0, 4, 2), h2), lossfn::shape_error);
+  CHECK_THROWS_WITH(loss.forward_backward_hessian(x1, x2, y, g1, g2, h1, small.block(0, 0, 4, 2)),
+                    "lossfn::Contrastive::forward_backward_hessian: h2 is 4x2 but x1 is 4x3");
+  CHECK_THROWS_WITH(loss.forward_backward_hessian(x1, x2, y, g1, g2, wide.block(0, 0, 3, 3), h2),
+                    "lossfn::Contrastive::forward_backward_hessian: h1 is 3x3 but x1 is 4x3");
+  CHECK_THROWS_WITH(loss.forward_backward_hessian(x1, x2, y, g1, small.block(0, 0, 4, 2), h1, h2),
+                    "lossfn::Contrastive::forward_backward_hessian: g2 is 4x2 but x1 is 4x3");
+  CHECK((small == 42.0).all());
+  CHECK((wide == 42.0).all());
+  CHECK(untouched());
+
+  // bad inputs
+  const ArrayCM other = ArrayCM::Zero(3, 4);
+  CHECK_THROWS_WITH(loss.forward_backward_hessian(x1, other, y, g1, g2, h1, h2),
+                    "lossfn::Contrastive::forward_backward_hessian: x1 is 4x3 but x2 is 3x4");
+  CHECK_THROWS_WITH(loss.hessian_diagonal(x1, other, y),
+                    "lossfn::Contrastive::hessian_diagonal: x1 is 4x3 but x2 is 3x4");
+  CHECK_THROWS_AS(loss.forward_backward_hessian(x1, x2, Column::Zero(3), g1, g2, h1, h2), lossfn::shape_error);
+  const lossfn::Contrastive<lossfn::None> none;
+  CHECK_THROWS_WITH(none.hessian_diagonal(x1, x2, y, Column::Ones(5)),
+                    "lossfn::Contrastive::hessian_diagonal: x1 is 4x3 but upstream is 5x1 (expected 4x1)");
+  y(3) = 0.5;
+  CHECK_THROWS_WITH(
+      loss.forward_backward_hessian(x1, x2, y, g1, g2, h1, h2),
+      lossfn_test::ContainsSubstring("lossfn::Contrastive::forward_backward_hessian: label at row 3 is 0.5"));
+  CHECK_THROWS_AS(loss.hessian_diagonal(x1, x2, y), std::out_of_range);
+  CHECK_THROWS_AS(none.hessian_diagonal(x1, x2, y, Column::Ones(4)), std::out_of_range);
+  // a bad label in the last row also leaves Maps over raw buffers and resizable outputs as they were
+  std::vector<double> raw(4 * 3 * 4, 42.0);
+  using Map = Eigen::Map<ArrayCM>;
+  Map r1(raw.data(), 4, 3), r2(raw.data() + 12, 4, 3), r3(raw.data() + 24, 4, 3), r4(raw.data() + 36, 4, 3);
+  CHECK_THROWS_AS(loss.forward_backward_hessian(x1, x2, y, r1, r2, r3, r4), std::out_of_range);
+  CHECK(std::all_of(raw.begin(), raw.end(), [](double v) { return v == 42.0; }));
+  ArrayCM e1, e2, e3(2, 2), e4(1, 7);
+  e3.setConstant(42.0);
+  e4.setConstant(42.0);
+  CHECK_THROWS_AS(loss.forward_backward_hessian(x1, x2, y, e1, e2, e3, e4), std::out_of_range);
+  CHECK(e1.size() == 0);
+  CHECK(e3.rows() == 2);
+  CHECK((e3 == 42.0).all());
+  CHECK(e4.cols() == 7);
+  CHECK((e4 == 42.0).all());
+  // Mean over no pair
+  const ArrayCM empty(0, 3);
+  CHECK_THROWS_AS(loss.forward_backward_hessian(empty, empty, Column(0), g1, g2, h1, h2), std::invalid_argument);
+  CHECK_THROWS_AS(loss.hessian_diagonal(empty, empty, Column(0)), std::invalid_argument);
+  CHECK(lossfn::Contrastive<lossfn::Sum>{}.hessian_diagonal(empty, empty, Column(0)).dx1.size() == 0);
+  CHECK(untouched());
+  // and the same calls with good arguments do write
+  y(3) = 1;
+  loss.forward_backward_hessian(x1, x2, y, r1, r2, r3, r4);
+  CHECK_FALSE(std::all_of(raw.begin() + 24, raw.end(), [](double v) { return v == 42.0; }));
 }

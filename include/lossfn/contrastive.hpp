@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 #include "detail/accumulate.hpp"
@@ -74,7 +76,9 @@ auto sweep(double margin, const In& in, Out out, const RowWeights<V>& sample) {
         if constexpr (!std::is_same<decltype(out.terms), Skip>::value) {
           out.terms.middleRows(r0, n) = loss.template cast<S>();
         }
-        if constexpr (!std::is_same<decltype(out.dx1), Skip>::value) {
+        constexpr bool gradients = !std::is_same<decltype(out.dx1), Skip>::value;
+        constexpr bool hessians = !std::is_same<decltype(out.h1), Skip>::value;
+        if constexpr (gradients || hessians) {
           Buf w;
           if constexpr (std::is_arithmetic<decltype(in.weight)>::value) {
             w.setConstant(n, in.weight);
@@ -85,17 +89,46 @@ auto sweep(double margin, const In& in, Out out, const RowWeights<V>& sample) {
           const Buf dl_dD = dissimilar.select(-hinge, D);
           const auto a = in.x1.middleRows(r0, n);
           const auto b = in.x2.middleRows(r0, n);
-          auto g1 = out.dx1.middleRows(r0, n);
-          auto g2 = out.dx2.middleRows(r0, n);
-          if constexpr (Dist == Distance::Cosine) {
-            write_cosine_gradients<row_major>(g1, g2, a, b, distance, Buf(w * dl_dD));
-          } else if constexpr (Dist == Distance::Euclidean) {
-            // a similar pair's 1/2 D^2 = 1/2 |a - b|^2 has the gradient a - b itself:
-            // factor 1, without dividing D by D (inf / inf for a far pair)
-            const Buf factor = dissimilar.select(difference_factor<Dist>(distance, dl_dD), Buf::Ones(n));
-            write_difference_gradients<row_major>(g1, g2, a, b, Buf(w * factor));
-          } else {
-            write_difference_gradients<row_major>(g1, g2, a, b, Buf(w * difference_factor<Dist>(distance, dl_dD)));
+          if constexpr (gradients) {
+            auto g1 = out.dx1.middleRows(r0, n);
+            auto g2 = out.dx2.middleRows(r0, n);
+            if constexpr (Dist == Distance::Cosine) {
+              write_cosine_gradients<row_major>(g1, g2, a, b, distance, Buf(w * dl_dD));
+            } else if constexpr (Dist == Distance::Euclidean) {
+              // a similar pair's 1/2 D^2 = 1/2 |a - b|^2 has the gradient a - b itself:
+              // factor 1, without dividing D by D (inf / inf for a far pair)
+              const Buf factor = dissimilar.select(difference_factor<Dist>(distance, dl_dD), Buf::Ones(n));
+              write_difference_gradients<row_major>(g1, g2, a, b, Buf(w * factor));
+            } else {
+              write_difference_gradients<row_major>(g1, g2, a, b, Buf(w * difference_factor<Dist>(distance, dl_dD)));
+            }
+          }
+          if constexpr (hessians) {
+            auto h1 = out.h1.middleRows(r0, n);
+            auto h2 = out.h2.middleRows(r0, n);
+            // d^2l/dD^2: 1 for a similar pair and for a dissimilar one inside the margin
+            // (D < M); 0 beyond it and at D = M (the flat piece, where the gradient is 0
+            // from both sides). nan_of_D: 0, or NaN for a NaN D, so that a NaN input
+            // gives NaN where a constant would hide it.
+            const Buf d2l_dD2 = dissimilar.select((D < M).template cast<Acc>(), Buf::Ones(n));
+            const Buf nan_of_D = D.min(Acc(0)).max(Acc(0));
+            if constexpr (Dist == Distance::Cosine) {
+              write_cosine_hessians<row_major>(h1, h2, a, b, distance, Buf(w * dl_dD + nan_of_D), Buf(w * d2l_dD2));
+            } else if constexpr (Dist == Distance::Euclidean) {
+              // r = (a - b)/D: d^2l/da_k^2 = l'/D + (l'' - l'/D) r_k^2. A similar pair: 1
+              // (the Hessian of 1/2 |a - b|^2, no division). D = 0 (a = b): l'' along
+              // every axis, the second derivative of t -> l(a + t e_k) on both sides of 0.
+              const auto at_zero = D == Acc(0);
+              const Buf inv_D = at_zero.select(Acc(0), D.inverse());
+              const Buf slope = dl_dD * inv_D;
+              const Buf c0 = dissimilar.select(at_zero.select(d2l_dD2, slope), Buf::Ones(n));
+              const Buf c1 = dissimilar.select(d2l_dD2 - slope, Buf::Zero(n));
+              write_difference_hessians<row_major>(h1, h2, a, b, Buf(w * c0 + nan_of_D), Buf(w * c1), inv_D);
+            } else {
+              // dD/da_k = 2 (a_k - b_k), d^2D/da_k^2 = 2: 2 l' + 4 l'' (a_k - b_k)^2
+              write_difference_hessians<row_major>(h1, h2, a, b, Buf(Acc(2) * w * dl_dD + nan_of_D),
+                                                   Buf(Acc(4) * w * d2l_dD2), Buf(Buf::Ones(n)));
+            }
           }
         }
       },
@@ -128,6 +161,24 @@ auto sweep(double margin, const In& in, Out out, const RowWeights<V>& sample) {
 ///   ~1e-154 (squares underflow) counts as zero, above ~1e154 the squares overflow;
 ///   float inputs are measured in double and have no such limit.
 /// - SquaredEuclidean is differentiable everywhere.
+///
+/// Hessian diagonals (hessian_diagonal, forward_backward_hessian; docs/contrastive.md):
+/// the exact diagonals of the full Hessians d^2L/dx1^2 and d^2L/dx2^2, each entry
+///   w (l''(D) (dD/dx_k)^2 + l'(D) d^2D/dx_k^2),
+/// l'' = 1 for a similar pair and for a dissimilar one with D < M, else 0. Per entry k,
+/// with r = (x1_i - x2_i)/D:
+/// - Euclidean: similar 1; dissimilar, D < M: 1 - (M/D)(1 - r_k^2) (the same for x2).
+/// - SquaredEuclidean: 2 l'(D) + 4 l''(D) (x1_ik - x2_ik)^2 (the same for x2).
+/// - Cosine (u = x1_i/|x1_i|, v = x2_i/|x2_i|, c = cos): for x1,
+///   (l'' (c u_k - v_k)^2 + l' (c - 3 c u_k^2 + 2 u_k v_k)) / |x1_i|^2; for x2 swap u and v
+///   and divide by |x2_i|^2.
+/// At the kinks: at D = M a dissimilar pair takes the flat piece (0; the gradient is 0
+/// from both sides there); Euclidean at D = 0 takes l'' (1 similar; 1 dissimilar with
+/// M > 0, the second derivative of t -> l(x + t e_k) on both sides of the tip, while the
+/// gradient takes the subgradient 0); a cosine zero row gives 0 in both diagonals, as
+/// in the gradients. Entries are formed in the accumulation type and rounded once; one
+/// beyond the scalar type's range (a float pair at a denormal distance) is its largest
+/// finite value of that sign. A NaN input gives NaN.
 ///
 /// Labels: an m x 1 column of any arithmetic type, each exactly 0 or 1, else
 /// std::out_of_range naming the row and the value. x1 and x2 share one floating-point
@@ -195,6 +246,40 @@ class Contrastive {
     return detail::Driver::forward_backward(*this, detail::NoWeights{}, detail::outputs(g1, g2), x1, x2, y);
   }
 
+  /// Sum/Mean: the diagonals of the Hessians d^2L/dx1^2 and d^2L/dx2^2, in backward's
+  /// pair type: `auto [h1, h2] = loss.hessian_diagonal(x1, x2, y);` (the members are
+  /// named dx1 and dx2 as in backward; here they hold the diagonals). Exact diagonals
+  /// of the full Hessian, scaled by w = 1 (Sum) or 1/m (Mean) as the gradients are;
+  /// the values at the kinks are in the class comment and docs/contrastive.md.
+  template <class X1, class X2, class Y>
+  ContrastiveGradients<typename X1::PlainObject> hessian_diagonal(const Eigen::DenseBase<X1>& x1,
+                                                                  const Eigen::DenseBase<X2>& x2,
+                                                                  const Eigen::DenseBase<Y>& y) const {
+    return detail::Driver::hessian(*this, detail::NoWeights{}, x1, x2, y);
+  }
+
+  /// None: the diagonals of the Hessians of sum_i upstream_i l_i in x1 and in x2; upstream is m x 1.
+  template <class X1, class X2, class Y, class U>
+  ContrastiveGradients<typename X1::PlainObject> hessian_diagonal(const Eigen::DenseBase<X1>& x1,
+                                                                  const Eigen::DenseBase<X2>& x2,
+                                                                  const Eigen::DenseBase<Y>& y,
+                                                                  const Eigen::DenseBase<U>& upstream) const {
+    return detail::Driver::hessian_upstream(*this, detail::NoWeights{}, upstream, x1, x2, y);
+  }
+
+  /// Sum/Mean, one pass: returns L, writes dL/dx1 into g1, dL/dx2 into g2 and the
+  /// Hessian diagonals into h1 and h2 (each as forward_backward's g1). No heap
+  /// allocation when all four have x1's shape and the inputs have direct access;
+  /// every check runs before any output is written. No output may alias x1 or x2.
+  template <class X1, class X2, class Y, class G1, class G2, class H1, class H2>
+  S<X1> forward_backward_hessian(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
+                                 const Eigen::DenseBase<Y>& y, const Eigen::DenseBase<G1>& g1,
+                                 const Eigen::DenseBase<G2>& g2, const Eigen::DenseBase<H1>& h1,
+                                 const Eigen::DenseBase<H2>& h2) const {
+    return detail::Driver::forward_backward_hessian(*this, detail::NoWeights{}, detail::outputs(g1, g2),
+                                                    detail::outputs(h1, h2), x1, x2, y);
+  }
+
   /// Mean: what it divides by, the number of pairs m (in the accumulation type), for
   /// sharded batches (docs/sharding.md); 0 for no pair.
   template <class X1, class X2, class Y>
@@ -238,6 +323,32 @@ class Contrastive {
                                            const Eigen::DenseBase<Y>& y, const Weights<W>& weights) const {
     return detail::Driver::denominator(*this, weights, x1, x2, y);
   }
+  /// hessian_diagonal with weights (Sum, Mean, WeightedMean): each row's diagonals times its weight.
+  template <class X1, class X2, class Y, class W>
+  ContrastiveGradients<typename X1::PlainObject> hessian_diagonal(const Eigen::DenseBase<X1>& x1,
+                                                                  const Eigen::DenseBase<X2>& x2,
+                                                                  const Eigen::DenseBase<Y>& y,
+                                                                  const Weights<W>& weights) const {
+    return detail::Driver::hessian(*this, weights, x1, x2, y);
+  }
+  /// None's hessian_diagonal with weights: the diagonals of sum_i upstream_i v_i l_i.
+  template <class X1, class X2, class Y, class W, class U>
+  ContrastiveGradients<typename X1::PlainObject> hessian_diagonal(const Eigen::DenseBase<X1>& x1,
+                                                                  const Eigen::DenseBase<X2>& x2,
+                                                                  const Eigen::DenseBase<Y>& y,
+                                                                  const Weights<W>& weights,
+                                                                  const Eigen::DenseBase<U>& upstream) const {
+    return detail::Driver::hessian_upstream(*this, weights, upstream, x1, x2, y);
+  }
+  /// forward_backward_hessian with weights.
+  template <class X1, class X2, class Y, class W, class G1, class G2, class H1, class H2>
+  S<X1> forward_backward_hessian(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2,
+                                 const Eigen::DenseBase<Y>& y, const Weights<W>& weights,
+                                 const Eigen::DenseBase<G1>& g1, const Eigen::DenseBase<G2>& g2,
+                                 const Eigen::DenseBase<H1>& h1, const Eigen::DenseBase<H2>& h2) const {
+    return detail::Driver::forward_backward_hessian(*this, weights, detail::outputs(g1, g2), detail::outputs(h1, h2),
+                                                    x1, x2, y);
+  }
   /// Same as forward with weights.
   template <class X1, class X2, class Y, class W>
   auto operator()(const Eigen::DenseBase<X1>& x1, const Eigen::DenseBase<X2>& x2, const Eigen::DenseBase<Y>& y,
@@ -257,6 +368,7 @@ class Contrastive {
   static constexpr detail::Terms terms = detail::Terms::per_row;
   static constexpr const char* first = "x1";
   static constexpr std::array<const char*, 2> gradient_names{{"g1", "g2"}};
+  static constexpr std::array<const char*, 2> hessian_names{{"h1", "h2"}};
   template <class P>
   using gradients = ContrastiveGradients<P>;
 
@@ -307,14 +419,28 @@ class Contrastive {
     using V = typename decltype(in.x1)::Scalar;
     detail::RowWeights<V> sample{};
     if constexpr (W::weighted) sample = detail::RowWeights<V>::of(work.weights);
-    if constexpr (W::writes_gradients) {
-      using G1 = std::tuple_element_t<0, decltype(work.grad)>;
-      using G2 = std::tuple_element_t<1, decltype(work.grad)>;
-      return rows(with_weight,
-                  detail::RowOutputs<detail::Skip, G1, G2>{{}, std::get<0>(work.grad), std::get<1>(work.grad)}, sample);
+    if constexpr (W::writes_gradients || W::writes_hessians) {
+      auto g1 = output_or_skip<0>(work.grad);
+      auto g2 = output_or_skip<1>(work.grad);
+      auto h1 = output_or_skip<0>(work.hess);
+      auto h2 = output_or_skip<1>(work.hess);
+      return rows(
+          with_weight,
+          detail::RowOutputs<detail::Skip, decltype(g1), decltype(g2), decltype(h1), decltype(h2)>{{}, g1, g2, h1, h2},
+          sample);
     } else {
       return rows(with_weight, detail::RowOutputs<decltype(work.terms), detail::Skip, detail::Skip>{work.terms, {}, {}},
                   sample);
+    }
+  }
+
+  /// Output I of a Work's tuple of views (gradients or Hessian diagonals), or Skip when the call does not write them.
+  template <std::size_t I, class Views>
+  static auto output_or_skip(const Views& views) {
+    if constexpr (I < std::tuple_size<Views>::value) {
+      return std::get<I>(views);
+    } else {
+      return detail::Skip{};
     }
   }
 

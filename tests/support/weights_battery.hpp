@@ -54,9 +54,9 @@ constexpr bool root_of_sum() {
   }
 }
 
-/// Losses with a Hessian diagonal (pair losses: their own file).
+/// Losses with a Hessian diagonal (every loss on main so far).
 template <class Entry>
-constexpr bool has_hessian = Entry::shape != CallShape::Pair;
+constexpr bool has_hessian = true;
 
 /// f(first, targets...) with the entry's target arguments: target, class indices,
 /// or x2 and labels.
@@ -76,7 +76,7 @@ decltype(auto) call(const Operands<Plain>& ops, TargetForm form, F&& f) {
 template <class Plain>
 struct Result {
   double loss = 0;
-  Plain g1, g2, h;
+  Plain g1, g2, h, h2;  ///< gradients and Hessian diagonals (the second input's: pairs)
 };
 
 /// forward_backward (and hessian_diagonal) of a reducing loss, with the weights w
@@ -90,6 +90,9 @@ Result<Plain> reduced(const Loss& loss, const Operands<Plain>& ops, TargetForm f
     if constexpr (Entry::shape == CallShape::Pair) {
       r.loss = w.size() == 0 ? static_cast<double>(loss.forward_backward(args..., r.g1, r.g2))
                              : static_cast<double>(loss.forward_backward(args..., lossfn::weights(w), r.g1, r.g2));
+      auto h = w.size() == 0 ? loss.hessian_diagonal(args...) : loss.hessian_diagonal(args..., lossfn::weights(w));
+      r.h = h.dx1;
+      r.h2 = h.dx2;
     } else {
       r.loss = w.size() == 0 ? static_cast<double>(loss.forward_backward(args..., r.g1))
                              : static_cast<double>(loss.forward_backward(args..., lossfn::weights(w), r.g1));
@@ -150,6 +153,8 @@ void repetition_in(const typename Entry::Options& options, TargetForm form) {
     // a root of a sum (RMSE) is not separable: its diagonal is not the copies' sum
     if constexpr (has_hessian<Entry> && !root_of_sum<Entry>()) {
       CHECK(relative_error(weighted.h, folded(reference.h, k, d)) < 1e-13);
+      if constexpr (Entry::shape == CallShape::Pair)
+        CHECK(relative_error(weighted.h2, folded(reference.h2, k, d)) < 1e-13);
     }
     for (Eigen::Index i = 0; i < m; ++i) {
       if (k(i) == 0) CHECK((weighted.g1.row(i) == 0).all());  // a weight of 0 drops the term
@@ -184,6 +189,7 @@ void equal_weights(const typename Entry::Options& options, TargetForm form) {
     CHECK(mean_weighted.loss == Approx(std::sqrt(2.5) * mean.loss).epsilon(1e-13).margin(1e-15));
   }
   if constexpr (has_hessian<Entry>) CHECK(relative_error(weighted_mean.h, mean.h) < 1e-14);
+  if constexpr (Entry::shape == CallShape::Pair) CHECK(relative_error(weighted_mean.h2, mean.h2) < 1e-14);
 }
 
 /// None: weighted terms and vector-Jacobian products.
@@ -211,6 +217,10 @@ void none_weights(const typename Entry::Options& options, TargetForm form) {
       if constexpr (Entry::shape == CallShape::Pair) {
         CHECK(max_error(weighted_vjp.dx1, vjp.dx1) < 1e-14);
         CHECK(max_error(weighted_vjp.dx2, vjp.dx2) < 1e-14);
+        const auto weighted_h = loss.hessian_diagonal(args..., lossfn::weights(w), u);
+        const auto h = loss.hessian_diagonal(args..., uw);
+        CHECK(max_error(weighted_h.dx1, h.dx1) < 1e-14);
+        CHECK(max_error(weighted_h.dx2, h.dx2) < 1e-14);
       } else {
         CHECK(max_error(weighted_vjp, vjp) < 1e-14);
         CHECK(max_error(loss.hessian_diagonal(args..., lossfn::weights(w), u), loss.hessian_diagonal(args..., uw)) <
@@ -319,9 +329,8 @@ void weighted_finite_differences(const typename Entry::Options& options, TargetF
   const Plain w = random_array<Plain>(m, Entry::shape == CallShape::Elementwise ? d : 1, 53, 0.3, 1.7);
   const auto loss = Entry::make(lossfn::WeightedMean{}, options);
   const auto value = [&](const Operands<Plain>& at) {
-    return call<Entry>(at, form, [&](const auto&... args) {
-      return static_cast<double>(loss.forward(args..., lossfn::weights(w)));
-    });
+    return call<Entry>(
+        at, form, [&](const auto&... args) { return static_cast<double>(loss.forward(args..., lossfn::weights(w))); });
   };
   const auto masked_error = [&](const Plain& analytic, const Plain& numeric) {
     double worst = 0;
@@ -360,6 +369,16 @@ void weighted_finite_differences(const typename Entry::Options& options, TargetF
         },
         ops.a);
     CHECK(masked_error(analytic.h, numeric_h) < kGradientTolerance);
+    if constexpr (Entry::shape == CallShape::Pair) {
+      const Plain numeric_h2 = numeric_hessian_diagonal(
+          [&](const Plain& b) {
+            Operands<Plain> at = ops;
+            at.b = b;
+            return reduced<Entry>(loss, at, form, w).g2;
+          },
+          ops.b);
+      CHECK(masked_error(analytic.h2, numeric_h2) < kGradientTolerance);
+    }
   }
 }
 

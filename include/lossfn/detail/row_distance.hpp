@@ -144,6 +144,59 @@ void write_cosine_gradients(OA& out_a, OB& out_b, const A& a, const B& b, const 
   });
 }
 
+/// v in the output scalar type S, clamped to S's finite range (a NaN stays NaN): a
+/// Hessian entry of a float pair can exceed the float range (1/|a|^2 of a row of norm
+/// 1e-20, M/D at a denormal distance) while the same pair in double is finite.
+template <class S, class V>
+auto finite_as(const V& v) {
+  using Acc = typename V::Scalar;
+  // max and min with the array first keep its NaN (as detail::zero_or_nan relies on)
+  return v.max(static_cast<Acc>(std::numeric_limits<S>::lowest()))
+      .min(static_cast<Acc>(std::numeric_limits<S>::max()))
+      .template cast<S>();
+}
+
+/// Euclidean and squared Euclidean: the diagonals of d^2l/da^2 and d^2l/db^2 for a
+/// block's rows, equal for a and b (l depends on a - b only), written as
+///   out_a = out_b = c0 + c1 (s (a - b))^2   per entry, c0, c1 and s per row,
+/// from d^2l/da_k^2 = l''(D) (dD/da_k)^2 + l'(D) d^2D/da_k^2 (contrastive.hpp derives
+/// c0, c1, s). Formed in the accumulation type and rounded once (finite_as).
+template <bool RowMajor, class OA, class OB, class A, class B, class Acc, int N>
+void write_difference_hessians(OA& out_a, OB& out_b, const A& a, const B& b, const RowBuffer<Acc, N>& c0,
+                               const RowBuffer<Acc, N>& c1, const RowBuffer<Acc, N>& s) {
+  using S = typename A::Scalar;
+  apply_per_entry<RowMajor>(a.rows(), a.cols(), [&](auto slice, auto per_row) {
+    const auto r = per_row(s) * (slice(a).template cast<Acc>() - slice(b).template cast<Acc>());
+    slice(out_a) = finite_as<S>(per_row(c0) + per_row(c1) * r.square());
+    slice(out_b) = slice(out_a);
+  });
+}
+
+/// Cosine: the diagonals of d^2l/da^2 and d^2l/db^2 for a block's rows, with
+/// l1 = t dl/dD and l2 = t d^2l/dD^2 per row (t the row's weight). With
+/// u = a/|a|, v = b/|b| (0 for a zero row) and c = cos:
+///   dD/da_k = (c u_k - v_k)/|a|,  d^2D/da_k^2 = (c - 3 c u_k^2 + 2 u_k v_k)/|a|^2
+/// (the diagonal of -d^2cos/da^2), and the same for b with u and v (|a| and |b|)
+/// swapped; out_a = l2 (dD/da_k)^2 + l1 d^2D/da_k^2. A zero row has inverse norm 0,
+/// so both rows' entries are 0, as their gradients. In the accumulation type.
+template <bool RowMajor, class OA, class OB, class A, class B, class Acc, int N>
+void write_cosine_hessians(OA& out_a, OB& out_b, const A& a, const B& b, const RowDistances<Acc, N>& distances,
+                           const RowBuffer<Acc, N>& l1, const RowBuffer<Acc, N>& l2) {
+  using S = typename A::Scalar;
+  const RowBuffer<Acc, N> inv_a2 = distances.inv_a.square();
+  const RowBuffer<Acc, N> inv_b2 = distances.inv_b.square();
+  const RowBuffer<Acc, N>& c = distances.cos;
+  apply_per_entry<RowMajor>(a.rows(), a.cols(), [&](auto slice, auto per_row) {
+    const auto u = per_row(distances.inv_a) * slice(a).template cast<Acc>();
+    const auto v = per_row(distances.inv_b) * slice(b).template cast<Acc>();
+    const auto uv = Acc(2) * u * v;
+    slice(out_a) = finite_as<S>(per_row(inv_a2) * (per_row(l2) * (per_row(c) * u - v).square() +
+                                                   per_row(l1) * (per_row(c) - Acc(3) * per_row(c) * u.square() + uv)));
+    slice(out_b) = finite_as<S>(per_row(inv_b2) * (per_row(l2) * (per_row(c) * v - u).square() +
+                                                   per_row(l1) * (per_row(c) - Acc(3) * per_row(c) * v.square() + uv)));
+  });
+}
+
 /// What the kernel program of a pair loss (Contrastive) reads. weight is the factor of every row's gradient: the
 /// reduction's scale (an Acc: 1 for Sum, 1/m for Mean) or the upstream column (None).
 template <class X1, class X2, class Y, class W>
@@ -155,12 +208,14 @@ struct RowInputs {
 };
 
 /// What the kernel program of a pair loss writes, each a view or Skip (driver.hpp): the per-row terms (None's
-/// forward), then one gradient per differentiated input.
-template <class L, class G1, class G2>
+/// forward), then one gradient per differentiated input, then one Hessian diagonal per differentiated input.
+template <class L, class G1, class G2, class H1 = Skip, class H2 = Skip>
 struct RowOutputs {
   L terms;  ///< m x 1
   G1 dx1;   ///< m x d, dL/dx1
   G2 dx2;   ///< m x d, dL/dx2
+  H1 h1{};  ///< m x d, the diagonal of d^2L/dx1^2
+  H2 h2{};  ///< m x d, the diagonal of d^2L/dx2^2
 };
 
 }  // namespace detail
