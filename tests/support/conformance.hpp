@@ -361,6 +361,26 @@ void no_allocation_at(const typename Entry::Options& options, TargetForm form, c
       CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward_backward(x1, x2, y, g1, g2)); }) == 0);
       CHECK(std::isfinite(sink));
     });
+    // the Hessian call and the weighted calls, over plain arrays
+    const auto weighted_mean = Entry::make(lossfn::WeightedMean{}, options);
+    using Column = Eigen::Array<typename Plain::Scalar, Eigen::Dynamic, 1>;
+    const Column w = Column::LinSpaced(ops.a.rows(), 0.5, 1.5);
+    Plain g1(ops.a.rows(), ops.a.cols()), g2 = g1, h1 = g1, h2 = g1;
+    double sink = 0;
+    const auto& y = ops.labels;
+    CHECK(allocations_of([&] {
+            sink += static_cast<double>(mean.forward_backward_hessian(ops.a, ops.b, y, g1, g2, h1, h2));
+          }) == 0);
+    CHECK(allocations_of(
+              [&] { sink += static_cast<double>(weighted_mean.forward(ops.a, ops.b, y, lossfn::weights(w))); }) == 0);
+    CHECK(allocations_of([&] {
+            sink += static_cast<double>(weighted_mean.forward_backward(ops.a, ops.b, y, lossfn::weights(w), g1, g2));
+          }) == 0);
+    CHECK(allocations_of([&] {
+            sink += static_cast<double>(
+                weighted_mean.forward_backward_hessian(ops.a, ops.b, y, lossfn::weights(w), g1, g2, h1, h2));
+          }) == 0);
+    CHECK(std::isfinite(sink));
   } else {
     const auto run = [&](const char* view, const auto& p, const auto& t, auto&& g) {
       CAPTURE(view);
@@ -369,7 +389,7 @@ void no_allocation_at(const typename Entry::Options& options, TargetForm form, c
       CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward(p, t)); }) == 0);
       CHECK(allocations_of([&] { sink += static_cast<double>(sum.forward_backward(p, t, g)); }) == 0);
       CHECK(allocations_of([&] { sink += static_cast<double>(mean.forward_backward(p, t, g)); }) == 0);
-      if constexpr (Entry::shape != CallShape::Pair) {  // the losses with Hessian diagonals so far
+      {
         Plain h(ops.a.rows(), ops.a.cols());
         Eigen::Map<Plain> hm(h.data(), h.rows(), h.cols());
         CHECK(allocations_of([&] { sink += static_cast<double>(sum.forward_backward_hessian(p, t, g, h)); }) == 0);
@@ -377,12 +397,31 @@ void no_allocation_at(const typename Entry::Options& options, TargetForm form, c
       }
       CHECK(std::isfinite(sink));
     };
+    // the weighted calls (one weight per row), over plain arrays
+    const auto weighted = [&](const auto& t) {
+      const auto weighted_mean = Entry::make(lossfn::WeightedMean{}, options);
+      const Eigen::Array<typename Plain::Scalar, Eigen::Dynamic, 1> w =
+          Eigen::Array<typename Plain::Scalar, Eigen::Dynamic, 1>::LinSpaced(ops.a.rows(), 0.5, 1.5);
+      Plain g(ops.a.rows(), ops.a.cols()), h = g;
+      double sink = 0;
+      CHECK(allocations_of([&] { sink += static_cast<double>(weighted_mean.forward(ops.a, t, lossfn::weights(w))); }) ==
+            0);
+      CHECK(allocations_of(
+                [&] { sink += static_cast<double>(sum.forward_backward(ops.a, t, lossfn::weights(w), g)); }) == 0);
+      CHECK(allocations_of([&] {
+              sink += static_cast<double>(weighted_mean.forward_backward_hessian(ops.a, t, lossfn::weights(w), g, h));
+            }) == 0);
+      CHECK(std::isfinite(sink));
+    };
     if (form == TargetForm::Index) {
-      if constexpr (index_targets<Entry>::value)
+      if constexpr (index_targets<Entry>::value) {
         for_each_view(ops.a, ops.a,
                       [&](const char* view, const auto& p, const auto&, auto&& g) { run(view, p, ops.labels, g); });
+        weighted(ops.labels);
+      }
     } else {
       for_each_view(ops.a, ops.b, run);
+      weighted(ops.b);
     }
   }
 }
@@ -529,9 +568,10 @@ void check_strong_guarantee() {
   }
 }
 
-/// Zero allocations in forward (Sum, Mean) and forward_backward into caller-owned
-/// gradients, for every variant, for Array, Map and Block operands and gradients
-/// of one scalar and storage order (Plain). Elementwise operands are 70 x 90
+/// Zero allocations in forward (Sum, Mean), forward_backward and
+/// forward_backward_hessian into caller-owned outputs, for every variant, for Array,
+/// Map and Block operands and gradients of one scalar and storage order (Plain), and
+/// with one weight per row (WeightedMean, plain arrays). Elementwise operands are 70 x 90
 /// (several kernel blocks and a ragged tail; 50 x 90 in float), row-wise 40 x 30,
 /// pairs 50 x 20.
 template <class Entry, class Plain>

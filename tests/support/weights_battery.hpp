@@ -136,9 +136,13 @@ double relative_error(const A& a, const B& b) {
   return max_error(a, b) / scale;
 }
 
+/// The number of columns (classes) of every operand: variants(kCols) build the
+/// options (CrossEntropy's class weights have one entry per column).
+constexpr Eigen::Index kCols = 4;
+
 template <class Entry, class Plain>
 void repetition_in(const typename Entry::Options& options, TargetForm form) {
-  const Eigen::Index m = 9, d = Entry::shape == CallShape::Elementwise ? 3 : 4;
+  const Eigen::Index m = 9, d = kCols;
   const auto ops = Entry::template operands<Plain>(m, d, 23, form);
   Eigen::ArrayXd k(m);
   for (Eigen::Index i = 0; i < m; ++i) k(i) = static_cast<double>((i * 5 + 2) % 4);  // 2 3 0 1 2 3 0 1 2
@@ -170,7 +174,7 @@ void repetition_in(const typename Entry::Options& options, TargetForm form) {
 template <class Entry>
 void equal_weights(const typename Entry::Options& options, TargetForm form) {
   using Plain = Eigen::ArrayXXd;
-  const Eigen::Index m = 7, d = 4;
+  const Eigen::Index m = 7, d = kCols;
   const auto ops = Entry::template operands<Plain>(m, d, 29, form);
   const Eigen::ArrayXd c = Eigen::ArrayXd::Constant(m, 2.5), none;
   const auto mean = reduced<Entry>(Entry::make(lossfn::Mean{}, options), ops, form, none);
@@ -197,7 +201,7 @@ template <class Entry>
 void none_weights(const typename Entry::Options& options, TargetForm form) {
   if constexpr (!root_of_sum<Entry>()) {
     using Plain = Eigen::ArrayXXd;
-    const Eigen::Index m = 6, d = 3;
+    const Eigen::Index m = 6, d = kCols;
     const auto ops = Entry::template operands<Plain>(m, d, 31, form);
     const auto loss = Entry::make(lossfn::None{}, options);
     Eigen::ArrayXd w(m);
@@ -234,7 +238,7 @@ void none_weights(const typename Entry::Options& options, TargetForm form) {
 template <class Entry>
 void broadcast_weights(const typename Entry::Options& options) {
   using Plain = Eigen::ArrayXXd;
-  const Eigen::Index m = 5, d = 4;
+  const Eigen::Index m = 5, d = kCols;
   const auto ops = Entry::template operands<Plain>(m, d, 37, TargetForm::Dense);
   const Eigen::ArrayXd per_row = Eigen::ArrayXd::LinSpaced(m, 0.0, 2.0);
   const Eigen::Array<double, 1, Eigen::Dynamic> per_col = Eigen::ArrayXd::LinSpaced(d, 0.5, 1.5).transpose();
@@ -265,7 +269,7 @@ void broadcast_weights(const typename Entry::Options& options) {
 template <class Entry>
 void weighted_sharding(const typename Entry::Options& options, TargetForm form) {
   using Plain = Eigen::ArrayXXd;
-  const Eigen::Index m = 11, d = 3;
+  const Eigen::Index m = 11, d = kCols;
   const Eigen::Index cuts[] = {0, 4, 4, 9, 11};
   const auto ops = Entry::template operands<Plain>(m, d, 41, form);
   Eigen::ArrayXd w(m);
@@ -324,7 +328,7 @@ bool near_kink(const Operands<Plain>& ops, const typename Entry::Options& option
 template <class Entry>
 void weighted_finite_differences(const typename Entry::Options& options, TargetForm form) {
   using Plain = Eigen::ArrayXXd;
-  const Eigen::Index m = 5, d = 4;
+  const Eigen::Index m = 5, d = kCols;
   auto ops = Entry::template operands<Plain>(m, d, 47, form);
   const Plain w = random_array<Plain>(m, Entry::shape == CallShape::Elementwise ? d : 1, 53, 0.3, 1.7);
   const auto loss = Entry::make(lossfn::WeightedMean{}, options);
@@ -386,7 +390,7 @@ void weighted_finite_differences(const typename Entry::Options& options, TargetF
 template <class Entry>
 void weight_errors(const typename Entry::Options& options, TargetForm form) {
   using Plain = Eigen::ArrayXXd;
-  const Eigen::Index m = 4, d = 3;
+  const Eigen::Index m = 4, d = kCols;
   const auto ops = Entry::template operands<Plain>(m, d, 43, form);
   const auto loss = Entry::make(lossfn::Mean{}, options);
   constexpr double sentinel = -777.125;
@@ -414,7 +418,7 @@ void weight_errors(const typename Entry::Options& options, TargetForm form) {
   expect(Eigen::ArrayXXd::Ones(m, 2), lossfn::shape_error(""), "weights is 4x2");
   if constexpr (Entry::shape != CallShape::Elementwise) {
     // one weight per sample only
-    expect(Eigen::ArrayXXd::Ones(1, d), lossfn::shape_error(""), "weights is 1x3");
+    expect(Eigen::ArrayXXd::Ones(1, d), lossfn::shape_error(""), "weights is 1x4");
   }
   Eigen::ArrayXXd w = Eigen::ArrayXXd::Ones(m, 1);
   w(2, 0) = -0.5;
@@ -431,7 +435,7 @@ void weight_errors(const typename Entry::Options& options, TargetForm form) {
 /// Every weights property, for every variant of the entry.
 template <class Entry>
 void check_weights() {
-  for (const auto& variant : Entry::variants(4)) {
+  for (const auto& variant : Entry::variants(weights_detail::kCols)) {
     CAPTURE(Entry::name, variant.name);
     weights_detail::repetition_in<Entry, Eigen::ArrayXXd>(variant.options, variant.target);
     weights_detail::repetition_in<Entry, Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
@@ -442,8 +446,8 @@ void check_weights() {
     weights_detail::weighted_sharding<Entry>(variant.options, variant.target);
     weights_detail::weighted_finite_differences<Entry>(variant.options, variant.target);
   }
-  const auto& first = Entry::variants(4).front();
-  weights_detail::weight_errors<Entry>(first.options, first.target);
+  const auto variants = Entry::variants(weights_detail::kCols);
+  weights_detail::weight_errors<Entry>(variants.front().options, variants.front().target);
 }
 
 }  // namespace lossfn_test
