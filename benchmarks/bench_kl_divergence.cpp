@@ -1,5 +1,5 @@
 // KLDivergence<Mean> (batchmean): forward, backward and forward_backward at the
-// softmax shapes, in both storage orders, for two input forms:
+// softmax shapes (and forward_backward_hessian at 4096 x 1000), in both storage orders, for two input forms:
 //   logits:   Q as logits, P as probabilities (the defaults). Its math needs, per
 //             element, an exp (softmax of Q) and a log (of P): baseline base/explog.
 //   log/log:  Q as log-probabilities, P as log-probabilities (log_target): no
@@ -86,6 +86,20 @@ void register_case(Eigen::Index m, Eigen::Index k) {
     lossfn_bench::set_bytes(state, m * k, sizeof(S), 3);
     lossfn_bench::compare_with(state, base, "torch/kl/forward_backward" + tail + form);
   });
+  // the gradient and the Hessian diagonal in one pass, next to forward_backward
+  if (m == 4096 && k == 1000) {
+    lossfn_bench::add("kl/forward_backward_hessian" + tail + variant, [=](benchmark::State& state) {
+      const Z& zq = q();
+      const Z& zp = p();
+      Z grad(m, k), hess(m, k);
+      for (auto _ : state) {
+        benchmark::DoNotOptimize(loss.forward_backward_hessian(zq, zp, grad, hess));
+        benchmark::ClobberMemory();
+      }
+      lossfn_bench::set_bytes(state, m * k, sizeof(S), 4);
+      lossfn_bench::compare_with(state, "kl/forward_backward" + tail + variant);
+    });
+  }
 }
 
 template <class S>

@@ -284,8 +284,14 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
     }
   }
 
-  template <class Z, class T, class Grad, class Rows>
-  void kernel(const Z& z, const T& target, Grad* grad, Rows& rows) const {
+  /// The row-wise kernel with this target's c (see detail::rowwise_block):
+  ///   index t: c_ik = w_t (1 - eps) [k = t] + w_k eps / K (0 on an ignored row)
+  ///   soft y:  c_ik = w_k ((1 - eps) y_ik + eps / K)
+  /// as a sparse part (w_t (1 - eps) at t) and a dense part; the Hessian's mass
+  /// C_i = sum_k c_ik is the kernel's sum of both. grad and hess are NoGrad*
+  /// (nullptr) when not wanted.
+  template <class Z, class T, class Grad, class Rows, class Hess = detail::NoGrad>
+  void kernel(const Z& z, const T& target, Grad* grad, Rows& rows, Hess* hess = nullptr) const {
     using S = detail::scalar_t<Z>;
     const Eigen::ArrayXd& w = options_.class_weights;
     const double eps = options_.label_smoothing;
@@ -297,63 +303,23 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
       const Sparse sparse(target, keep, w, options_.ignore_index.has_value(), options_.ignore_index.value_or(0));
       if (eps == 0) {
         detail::NoDense dense;
-        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
       } else if (w.size() == 0) {
         detail::SmoothingDense<Sparse, S, false> dense(sparse, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
       } else {
         detail::SmoothingDense<Sparse, S, true> dense(sparse, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
       }
     } else {
       const detail::NoSparse sparse;
       if (w.size() == 0) {
         detail::SoftDense<T, S, false> dense(target, keep, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
       } else {
         detail::SoftDense<T, S, true> dense(target, keep, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, rows);
+        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
       }
-    }
-  }
-
-  /// The Hessian diagonal pass (detail::rowwise_hessian) with this target's
-  ///   index t: c_ik = w_t (1 - eps) [k = t] + w_k eps / K, C_i = w_t (1 - eps) + (eps / K) sum_k w_k
-  ///   soft y:  c_ik = w_k ((1 - eps) y_ik + eps / K),       C_i = sum_k c_ik
-  /// (both 0 on an ignored row), in double.
-  template <class Z, class T, class H, class Rows>
-  void hessian_kernel(const Z& z, const T& target, H& h, const Rows& rows) const {
-    const Eigen::ArrayXd& w = options_.class_weights;
-    const Eigen::Index classes = z.cols();
-    const double eps = options_.label_smoothing;
-    const double spread = eps / static_cast<double>(classes);
-    const auto weight = [&w](Eigen::Index k) { return w.size() == 0 ? 1.0 : w(k); };
-    if constexpr (index_target<T>) {
-      const bool has_ignore = options_.ignore_index.has_value();
-      const Eigen::Index ignore = options_.ignore_index.value_or(0);
-      using Sparse = detail::IndexSparse<T, double>;
-      const double weight_sum = w.size() == 0 ? static_cast<double>(classes) : w.sum();
-      const auto counted = [&](Eigen::Index i) { return !(has_ignore && Sparse::equals(target(i, 0), ignore)); };
-      const auto c = [&](Eigen::Index i, Eigen::Index k) {
-        if (!counted(i)) return 0.0;
-        const auto t = static_cast<Eigen::Index>(target(i, 0));
-        return (k == t ? weight(t) * (1 - eps) : 0.0) + weight(k) * spread;
-      };
-      const auto mass = [&](Eigen::Index i) {
-        if (!counted(i)) return 0.0;
-        return weight(static_cast<Eigen::Index>(target(i, 0))) * (1 - eps) + spread * weight_sum;
-      };
-      detail::rowwise_hessian(options_.input, z, h, c, mass, rows);
-    } else {
-      const auto c = [&](Eigen::Index i, Eigen::Index k) {
-        return weight(k) * ((1 - eps) * static_cast<double>(target(i, k)) + spread);
-      };
-      const auto mass = [&](Eigen::Index i) {
-        double sum = 0;
-        for (Eigen::Index k = 0; k < classes; ++k) sum += c(i, k);
-        return sum;
-      };
-      detail::rowwise_hessian(options_.input, z, h, c, mass, rows);
     }
   }
 

@@ -135,35 +135,21 @@ class KLDivergence : public detail::RowwiseLoss<KLDivergence<Reduction>, Reducti
     return total;
   }
 
-  template <class Z, class T, class Grad, class Rows>
-  void kernel(const Z& z, const T& target, Grad* grad, Rows& rows) const {
+  /// The row-wise kernel with c_ik = P_ik (exp of the target for log_target, 0
+  /// below the log of the smallest subnormal): the terms in Q are those of the
+  /// cross entropy -sum_k P_ik log Q_ik, and the Hessian's mass C_i = sum_k P_ik is
+  /// what the target row sums to. grad and hess are NoGrad* (nullptr) when not wanted.
+  template <class Z, class T, class Grad, class Rows, class Hess = detail::NoGrad>
+  void kernel(const Z& z, const T& target, Grad* grad, Rows& rows, Hess* hess = nullptr) const {
     using S = detail::scalar_t<Z>;
     const detail::NoSparse sparse;
     if (options_.log_target) {
       detail::KLDense<T, S, true> dense(target);
-      detail::rowwise_kernel(options_.input, z, dense, sparse, grad, rows);
+      detail::rowwise_kernel(options_.input, z, dense, sparse, grad, hess, rows);
     } else {
       detail::KLDense<T, S, false> dense(target);
-      detail::rowwise_kernel(options_.input, z, dense, sparse, grad, rows);
+      detail::rowwise_kernel(options_.input, z, dense, sparse, grad, hess, rows);
     }
-  }
-
-  /// The Hessian diagonal pass (detail::rowwise_hessian): the terms in Q are those of
-  /// the cross entropy -sum_k P_k log Q_k, so c_ik = P_ik (exp of the target for
-  /// log_target) and C_i = sum_k P_ik, in double.
-  template <class Z, class T, class H, class Rows>
-  void hessian_kernel(const Z& z, const T& target, H& h, const Rows& rows) const {
-    const bool log_target = options_.log_target;
-    const auto c = [&](Eigen::Index i, Eigen::Index k) {
-      const double p = static_cast<double>(target(i, k));
-      return log_target ? std::exp(p) : p;
-    };
-    const auto mass = [&](Eigen::Index i) {
-      double sum = 0;
-      for (Eigen::Index k = 0; k < z.cols(); ++k) sum += c(i, k);
-      return sum;
-    };
-    detail::rowwise_hessian(options_.input, z, h, c, mass, rows);
   }
 
   KLDivergenceOptions options_;

@@ -108,9 +108,16 @@ void rowwise_calls(const Loss& loss, const LossNone& none, const P& pred, const 
   typename P::PlainObject grad(pred.rows(), pred.cols());
   const S f = loss.forward(pred, target);
   expect_same(f, loss.forward_backward(pred, target, grad), what);
+  const typename P::PlainObject fb_grad = grad;
   grad = loss.backward(pred, target);
   const auto per_row = none.forward(pred, target);
   grad = none.backward(pred, target, per_row);
+  // the Hessian calls: fused (the same loss and gradient as forward_backward), and alone
+  typename P::PlainObject fused(pred.rows(), pred.cols()), hess(pred.rows(), pred.cols());
+  expect_same(f, loss.forward_backward_hessian(pred, target, fused, hess), what);
+  expect_same(static_cast<S>((fused.array() - fb_grad.array()).abs().maxCoeff()), S(0), what);
+  hess = loss.hessian_diagonal(pred, target);
+  hess = none.hessian_diagonal(pred, target, per_row);
 }
 
 template <class S, int Order, class I>

@@ -111,6 +111,13 @@ void check_rowwise_gradients(const std::string& label, const Make& make, const P
         1e-14);
   CHECK(max_error(fused, mean.backward(pred, target)) < 1e-15);
   CHECK(max_error(fused_hess, hess_mean) < 1e-15);
+  // one pass: forward_backward_hessian's loss and gradient are forward_backward's, bit
+  // for bit, into the same gradient buffer (its row pieces follow that buffer's alignment)
+  const auto fb_value = sum.forward_backward(pred, target, fused);
+  const Plain fb_grad = fused;
+  fused.setZero();
+  CHECK(sum.forward_backward_hessian(pred, target, fused, fused_hess) == fb_value);
+  CHECK((fused == fb_grad).all());
 }
 
 }  // namespace lossfn_test

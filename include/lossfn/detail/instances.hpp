@@ -151,24 +151,30 @@ using column_mut_view_t = typename ordered_view_traits<Eigen::Array<S, Eigen::Dy
 
 // ---- the row-wise softmax family (detail/softmax.hpp): CrossEntropy, KLDivergence ----
 //
-// Written against rowwise_kernel(Input, z, dense, sparse, grad, rows) as of this
-// commit; regenerate this block when that signature changes. One entry per
-// (scalar S, storage order O of pred, target and gradient, dense part, sparse
-// part), each expanded into the four (gradient, row sink) pairs the public calls
-// use: forward of Sum/Mean, forward of None, backward and forward_backward of
-// Sum/Mean, backward of None. pred with a unit inner stride; index targets of int
-// and Eigen::Index.
+// Written against rowwise_kernel(Input, z, dense, sparse, grad, hess, rows) as of
+// this commit; regenerate this block when that signature changes. One entry per
+// (scalar S, storage order O of pred, target and outputs, dense part, sparse part),
+// each expanded into the seven (gradient, Hessian, row sink) triples the public
+// calls use: forward of Sum/Mean, forward of None, backward and forward_backward of
+// Sum/Mean, backward of None, forward_backward_hessian of Sum/Mean,
+// hessian_diagonal of Sum/Mean, hessian_diagonal of None. pred with a unit inner
+// stride; index targets of int and Eigen::Index.
 
-#define LOSSFN_DETAIL_ROWWISE(E, S, O, DENSE, SPARSE)                                                            \
-  E template void rowwise_kernel(Input, const ordered_view_t<S, O>&, LOSSFN_DETAIL_TYPE(DENSE)&,                 \
-                                 const LOSSFN_DETAIL_TYPE(SPARSE)&, NoGrad*, TotalRows<S>&);                     \
-  E template void rowwise_kernel(Input, const ordered_view_t<S, O>&, LOSSFN_DETAIL_TYPE(DENSE)&,                 \
-                                 const LOSSFN_DETAIL_TYPE(SPARSE)&, NoGrad*, ColumnRows<column_mut_view_t<S>>&); \
-  E template void rowwise_kernel(Input, const ordered_view_t<S, O>&, LOSSFN_DETAIL_TYPE(DENSE)&,                 \
-                                 const LOSSFN_DETAIL_TYPE(SPARSE)&, ordered_mut_view_t<S, O>*, TotalRows<S>&);   \
-  E template void rowwise_kernel(Input, const ordered_view_t<S, O>&, LOSSFN_DETAIL_TYPE(DENSE)&,                 \
-                                 const LOSSFN_DETAIL_TYPE(SPARSE)&, ordered_mut_view_t<S, O>*,                   \
-                                 UpstreamRows<column_view_t<S>>&);
+#define LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, GRAD, HESS, ROWS)                     \
+  E template void rowwise_kernel(Input, const ordered_view_t<S, O>&, LOSSFN_DETAIL_TYPE(DENSE)&, \
+                                 const LOSSFN_DETAIL_TYPE(SPARSE)&, LOSSFN_DETAIL_TYPE(GRAD)*,   \
+                                 LOSSFN_DETAIL_TYPE(HESS)*, LOSSFN_DETAIL_TYPE(ROWS)&);
+#define LOSSFN_DETAIL_ROWWISE(E, S, O, DENSE, SPARSE)                                                        \
+  LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, (NoGrad), (NoGrad), (TotalRows<S>))                     \
+  LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, (NoGrad), (NoGrad), (ColumnRows<column_mut_view_t<S>>)) \
+  LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, (ordered_mut_view_t<S, O>), (NoGrad), (TotalRows<S>))   \
+  LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, (ordered_mut_view_t<S, O>), (NoGrad),                   \
+                             (UpstreamRows<column_view_t<S>>))                                               \
+  LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, (ordered_mut_view_t<S, O>), (ordered_mut_view_t<S, O>), \
+                             (TotalRows<S>))                                                                 \
+  LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, (NoGrad), (ordered_mut_view_t<S, O>), (TotalRows<S>))   \
+  LOSSFN_DETAIL_ROWWISE_CALL(E, S, O, DENSE, SPARSE, (NoGrad), (ordered_mut_view_t<S, O>),                   \
+                             (UpstreamRows<column_view_t<S>>))
 
 /// CrossEntropy over class indices of type I: no smoothing, smoothing, smoothing
 /// with class weights.

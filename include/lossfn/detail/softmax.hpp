@@ -2,7 +2,7 @@
 /// The row-wise kernel shared by CrossEntropy and KLDivergence: a stable
 /// log-softmax per row (the row max subtracted before exp), the three input forms
 /// of a prediction, and one pass over pred that yields each row's loss and,
-/// when asked, its gradient.
+/// when asked, its gradient and the diagonal of its Hessian.
 ///
 /// Both losses are "cross entropy against a per-row weight vector c":
 ///   loss_i = -sum_k c_ik log q_ik (+ a term of the target alone, for KL)
@@ -275,7 +275,7 @@ bool any_beyond(const V& v, typename value_of<V>::type bound) {
 template <class S>
 constexpr S kMaxExactFactor = S(1) / std::numeric_limits<S>::epsilon();
 
-/// No gradient wanted (forward only).
+/// No gradient (or no Hessian diagonal) wanted.
 struct NoGrad {};
 
 /// No dense target part: class indices without label smoothing.
@@ -354,109 +354,198 @@ struct UpstreamRows {
   void record(Eigen::Index /*row*/, A /*loss*/) {}
 };
 
+/// Elements of a chunk of logits_derivatives: 64 bytes.
+template <class S>
+constexpr Eigen::Index kChunk = 64 / static_cast<Eigen::Index>(sizeof(S));
+
+/// x's chunk [c, c + W) (a fixed-size segment), or x itself when x is a scalar (row mode).
+template <Eigen::Index W, class X>
+decltype(auto) chunk_of(const X& x, Eigen::Index c) {
+  if constexpr (std::is_arithmetic<X>::value) {
+    static_cast<void>(c);
+    return x;
+  } else {
+    return x.template segment<W>(c);
+  }
+}
+/// x's piece [c, c + n), or x itself when x is a scalar.
+template <class X>
+decltype(auto) rest_of(const X& x, Eigen::Index c, Eigen::Index n) {
+  if constexpr (std::is_arithmetic<X>::value) {
+    static_cast<void>(c);
+    static_cast<void>(n);
+    return x;
+  } else {
+    return x.segment(c, n);
+  }
+}
+
+/// The logits Hessian diagonal of one piece whose numerators e = exp(z - max) are in
+/// g, in one loop over 64-byte chunks: each chunk of e is read once into a fixed-size
+/// array (registers) and
+///   h = e factor (1 - e inv_norm)  (u C q (1 - q), q = e inv_norm)
+/// is written from it, and with ScaleGradient (no dense target part) also
+///   g = e factor                   (forward_backward's operation: the same gradient)
+/// factor and inv_norm are scalars (row mode) or per-row arrays (column mode, one
+/// piece per column).
+template <bool ScaleGradient, class G, class H, class F>
+void logits_derivatives(G&& g, H&& h, const F& factor, const F& inv_norm) {
+  using S = scalar_t<std::decay_t<G>>;
+  constexpr Eigen::Index W = kChunk<S>;
+  const Eigen::Index n = g.size();
+  Eigen::Index c = 0;
+  for (; c + W <= n; c += W) {
+    const auto e = as_array(g.template segment<W>(c)).eval();
+    const auto& fc = chunk_of<W>(factor, c);
+    assign(h.template segment<W>(c), e * fc * (S(1) - e * chunk_of<W>(inv_norm, c)));
+    if constexpr (ScaleGradient) assign(g.template segment<W>(c), e * fc);
+  }
+  if (c < n) {
+    const Eigen::Index r = n - c;
+    const auto& fr = rest_of(factor, c, r);
+    assign(h.segment(c, r),
+           as_array(g.segment(c, r)) * fr * (S(1) - as_array(g.segment(c, r)) * rest_of(inv_norm, c, r)));
+    if constexpr (ScaleGradient) assign(g.segment(c, r), as_array(g.segment(c, r)) * fr);
+  }
+}
+
 /// One block of rows: a single row when pred is row-major (RowMode: per-row state
 /// is a scalar, the row is visited in pieces of at most kRowPiece elements), else
 /// up to kRowBlock<S> rows (per-row state is a short array, a piece is one
 /// contiguous column piece; Fixed = kRowBlock<S> for the full blocks, sizes known
 /// at compile time, Dynamic for the tail).
-/// Per row i, with c = D + a e_t and q the predicted distribution:
+/// Per row i, with c = D + a e_t, C_i = sum_k c_ik and q the predicted distribution:
 ///   loss_i = -sum_k c_ik log q_ik + extra_i, terms with c_ik = 0 are exactly 0
-///   logits:            grad = u_i (softmax_i sum_k c_ik - c_i)
-///   probabilities:     grad = -u_i c / p  (0 where c = 0)
-///   log-probabilities: grad = -u_i c
-/// with u_i the sink's multiplier. The terms D_ik log q_ik are summed unguarded
+///   logits:            grad = u_i (q_i C_i - c_i),      hess = u_i C_i q_ik (1 - q_ik)
+///   probabilities:     grad = -u_i c / p (0 where c = 0), hess = u_i c / p^2 (0 where c = 0)
+///   log-probabilities: grad = -u_i c,                    hess = 0
+/// with u_i the sink's multiplier (the reduction's scale or None's upstream), and
+/// the Hessian the diagonal of the full Hessian in pred. grad and hess are NoGrad*
+/// (nullptr) when not wanted; when both are, the Hessian is written in the same
+/// sweep as the gradient, from the same numerators and guards.
+/// The terms D_ik log q_ik are summed unguarded
 /// (vectorised). Only a block where that sum is not finite (a D_ik = 0 met a
 /// log q_ik of -inf, or the loss is infinite anyway) or, for probabilities, where
 /// some q_ik is below the smallest normal number (Eigen's vectorised log takes it
 /// as that number) or some u_i is not finite, is summed again with a select, one
 /// scalar at a time: the guard costs nothing on finite, normal input (rows with
 /// -inf logits or zero probabilities beside zero target weights take the slow path).
-/// Likewise the logits gradient reuses the exp pass's numerators unless some row's
-/// factor u_i sum_k c_ik / sum_k exp(z_ik - max_i) is beyond kMaxExactFactor or not
-/// finite: that block's numerators are then computed again with std::exp.
-template <Input Form, bool RowMode, Eigen::Index Fixed, class Z, class Dense, class Sparse, class Grad, class Rows>
-void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows, Eigen::Index first,
-                   Eigen::Index count) {
+/// Likewise the logits derivatives reuse the exp pass's numerators exp(z - max)
+/// (kept in the gradient, or in the Hessian when no gradient is wanted), q = that x
+/// 1 / sum_k exp(z_ik - max_i), unless some row's factor u_i C_i / sum_k exp(z_ik -
+/// max_i) is beyond kMaxExactFactor or not finite: that block's numerators are then
+/// computed again with std::exp.
+template <Input Form, bool RowMode, Eigen::Index Fixed, class Z, class Dense, class Sparse, class Grad, class Hess,
+          class Rows>
+void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows,
+                   Eigen::Index first, Eigen::Index count) {
   using S = scalar_t<Z>;
   using Acc = accumulator_t<S>;
   using VS = std::conditional_t<RowMode, S, Eigen::Array<S, Fixed, 1, Eigen::ColMajor, kRowBlock<S>, 1>>;
   using Piece = std::conditional_t<RowMode, Eigen::Array<S, 1, Eigen::Dynamic, Eigen::RowMajor, 1, kRowPiece>, VS>;
   using Sums = RowSums<VS, Acc>;
   constexpr bool want_grad = !std::is_same<Grad, NoGrad>::value;
+  constexpr bool want_hess = !std::is_same<Hess, NoGrad>::value;
   constexpr bool logits = Form == Input::Logits;
   constexpr bool probabilities = Form == Input::Probabilities;
 
-  // the row the exp pass writes (grad) or reads (pred): its pieces after the first start aligned
-  const auto grad_row_or = [&](const auto& pred_row) {
+  // the row the exp pass writes (grad, else hess) or reads (pred): its pieces after the first start aligned
+  const auto written_row_or = [&](const auto& pred_row) {
     if constexpr (want_grad) {
       static_cast<void>(pred_row);
       return grad->row(first);
+    } else if constexpr (want_hess) {
+      static_cast<void>(pred_row);
+      return hess->row(first);
     } else {
       return pred_row;
     }
   };
-  // f(z_piece, grad_piece, line) for each piece of the block; in column mode, the
-  // pieces a few columns ahead in what the sweep reads (pred, grad, target) are
-  // prefetched (row mode prefetches the next row in the exp sweep only)
-  const auto visit = [&](auto&& f, bool reads_pred, bool reads_grad, bool reads_target) {
+  // the piece of an output (grad or hess) at a line, or NoGrad
+  const auto piece_of = [](auto* out, auto line) {
+    if constexpr (std::is_same<std::remove_pointer_t<decltype(out)>, NoGrad>::value) {
+      static_cast<void>(out);
+      static_cast<void>(line);
+      return NoGrad{};
+    } else if constexpr (RowMode) {
+      return out->row(line.row).segment(line.start, line.length);
+    } else {
+      return out->template block<Fixed, 1>(line.first, line.col, line.count, 1);
+    }
+  };
+  // f(z_piece, grad_piece, hess_piece, line) for each piece of the block; in column
+  // mode, the pieces a few columns ahead in what the sweep reads (pred, grad, hess,
+  // target) are prefetched (row mode prefetches the next row in the exp sweep only)
+  const auto visit = [&](auto&& f, bool reads_pred, bool reads_grad, bool reads_hess, bool reads_target) {
     if constexpr (RowMode) {
+      static_cast<void>(reads_pred);
+      static_cast<void>(reads_grad);
+      static_cast<void>(reads_hess);
+      static_cast<void>(reads_target);
       const Eigen::Index k = z.cols();
-      Eigen::Index length = std::min(k, first_piece_length(grad_row_or(z.row(first))));
+      Eigen::Index length = std::min(k, first_piece_length(written_row_or(z.row(first))));
       for (Eigen::Index start = 0; start < k; start += length, length = std::min(kRowPiece, k - start)) {
-        const auto zl = z.row(first).segment(start, length);
-        if constexpr (want_grad) {
-          auto gl = grad->row(first).segment(start, length);
-          f(as_array(zl), gl, RowLine{first, start, length});
-        } else {
-          NoGrad gl;
-          f(as_array(zl), gl, RowLine{first, start, length});
-        }
+        const RowLine line{first, start, length};
+        auto gl = piece_of(grad, line);
+        auto hl = piece_of(hess, line);
+        f(as_array(z.row(first).segment(start, length)), gl, hl, line);
       }
     } else {
       for (Eigen::Index k = 0; k < z.cols(); ++k) {
-        if (reads_pred) prefetch_next<0>(z, ColLine{first, count, k});
+        const ColLine line{first, count, k};
+        if (reads_pred) prefetch_next<0>(z, line);
         if constexpr (Dense::active) {
-          if (reads_target) dense.prefetch(ColLine{first, count, k});
+          if (reads_target) dense.prefetch(line);
         }
         if constexpr (want_grad) {
-          if (reads_grad) prefetch_next<1>(*grad, ColLine{first, count, k});
+          if (reads_grad) prefetch_next<1>(*grad, line);
         }
-        const auto zl = z.template block<Fixed, 1>(first, k, count, 1);
-        if constexpr (want_grad) {
-          auto gl = grad->template block<Fixed, 1>(first, k, count, 1);
-          f(as_array(zl), gl, ColLine{first, count, k});
-        } else {
-          NoGrad gl;
-          f(as_array(zl), gl, ColLine{first, count, k});
+        if constexpr (want_hess) {
+          if (reads_hess) prefetch_next<1>(*hess, line);
         }
+        auto gl = piece_of(grad, line);
+        auto hl = piece_of(hess, line);
+        f(as_array(z.template block<Fixed, 1>(first, k, count, 1)), gl, hl, line);
       }
     }
   };
 
   dense.begin(first, count);
-  VS u = filled<VS>(count, 0);  // the gradient's multiplier per row
+  VS u = filled<VS>(count, 0);  // the derivatives' multiplier per row
   for (Eigen::Index j = 0; j < count; ++j) at(u, j) = rows.multiplier(first + j);
   // logits: the row max; probabilities: the row min (below the smallest normal: guarded sum)
   VS row_max = filled<VS>(count, logits ? -std::numeric_limits<S>::infinity() : S(0));
   VS row_min = filled<VS>(count, std::numeric_limits<S>::infinity());
-  if constexpr (logits) visit([&](const auto& za, auto&, auto) { max_line(row_max, za); }, true, false, false);
+  if constexpr (logits) {
+    visit([&](const auto& za, auto&, auto&, auto) { max_line(row_max, za); }, true, false, false, false);
+  }
 
+  // the logits' numerators exp(z - max) are kept in grad, else in hess
+  const bool numerators_in_hess = logits && !want_grad && want_hess;
   Sums norm(count), c_sum(count), dot(count), extra(count);
   Piece d;  // a piece's target weights D, evaluated once
   visit(
-      [&](const auto& za, auto& gl, auto line) {
+      [&](const auto& za, auto& gl, auto& hl, auto line) {
         if constexpr (RowMode) {
           prefetch_next<0>(z, line);
-          if constexpr (want_grad) prefetch_next<1>(*grad, line);
+          if constexpr (want_grad) {
+            prefetch_next<1>(*grad, line);
+          } else if constexpr (want_hess && logits) {
+            prefetch_next<1>(*hess, line);
+          }
         }
         if constexpr (logits) {
           if constexpr (want_grad) {
-            assign(gl, (za - row_max).exp());  // exp(z - max), kept for the gradient pass
+            assign(gl, (za - row_max).exp());  // exp(z - max), kept for the derivative pass
             norm.add(as_array(gl));
+          } else if constexpr (want_hess) {
+            assign(hl, (za - row_max).exp());
+            norm.add(as_array(hl));
           } else {
             norm.add((za - row_max).exp());
           }
         }
+        if constexpr (want_hess && Form == Input::LogProbabilities) hl.setZero();
         if constexpr (Dense::active) {
           d = dense.line(line);
           if constexpr (logits) c_sum.add(d);
@@ -465,24 +554,30 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
           if constexpr (probabilities) min_line(row_min, za);
           if constexpr (want_grad && probabilities) assign(gl, -(u * d) / za);
           if constexpr (want_grad && Form == Input::LogProbabilities) assign(gl, -(u * d));
-        } else if constexpr (want_grad && !logits) {
-          gl.setZero();
+          // u c / p^2 as (u c / p) / p: p^2 would underflow first
+          if constexpr (want_hess && want_grad && probabilities) assign(hl, -as_array(gl) / za);
+          if constexpr (want_hess && !want_grad && probabilities) assign(hl, ((u * d) / za) / za);
+        } else if constexpr (!logits) {
+          if constexpr (want_grad) gl.setZero();
+          if constexpr (want_hess && probabilities) hl.setZero();
         }
       },
-      true, want_grad, true);
+      true, want_grad, numerators_in_hess || (want_hess && !logits), true);
   if constexpr (Dense::active) {
     // also when u is not finite: u x 0 in -u d / p would be NaN where d = 0
     if (!all_finite(dot.totals()) || (probabilities && (any_below_normal(row_min) || !all_finite(u)))) {
       dot.reset();
       visit(
-          [&](const auto& za, auto& gl, auto line) {
+          [&](const auto& za, auto& gl, auto& hl, auto line) {
             // the expression, not the buffer: select evaluates it one scalar at a time,
             // with std::exp and std::log
             const auto dl = dense.line(line);
             dot.add((dl != S(0)).select(dl * log_term<Form>(za, row_max), S(0)));
             if constexpr (want_grad && probabilities) assign(gl, (dl != S(0)).select(-(u * dl) / za, S(0)));
+            if constexpr (want_hess && probabilities) assign(hl, (dl != S(0)).select(((u * dl) / za) / za, S(0)));
+            static_cast<void>(hl);
           },
-          true, want_grad && probabilities, true);
+          true, want_grad && probabilities, want_hess && probabilities, true);
     }
   }
 
@@ -508,144 +603,134 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, R
     }
   }
 
-  if constexpr (want_grad) {
-    if constexpr (logits) {
-      const auto& total_norm = norm.totals();
-      VS factor = filled<VS>(count, 0);  // u sum_k c_k / sum_k exp(z_k - max)
-      for (Eigen::Index j = 0; j < count; ++j)
-        at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(total_c, j) / at(total_norm, j));
-      if (!any_beyond(factor, kMaxExactFactor<S>)) {
+  if constexpr (logits && (want_grad || want_hess)) {
+    const auto& total_norm = norm.totals();
+    VS factor = filled<VS>(count, 0);    // u sum_k c_k / sum_k exp(z_k - max)
+    VS inv_norm = filled<VS>(count, 0);  // 1 / sum_k exp(z_k - max): q = numerator x inv_norm
+    for (Eigen::Index j = 0; j < count; ++j) {
+      at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(total_c, j) / at(total_norm, j));
+      if constexpr (want_hess) at(inv_norm, j) = static_cast<S>(Acc(1) / at(total_norm, j));
+    }
+    // a factor that would magnify the vectorised exp's floor (see kMaxExactFactor):
+    // the numerators again from z, with std::exp one scalar at a time (a unaryExpr
+    // has no packet path), so the derivatives do not depend on the buffer's alignment
+    const bool exact = any_beyond(factor, kMaxExactFactor<S>);
+    const auto exact_exp = [](S x) {
+      using std::exp;
+      return exp(x);
+    };
+    if constexpr (!want_hess) {
+      // the gradient alone (forward_backward, backward): as before the Hessian joined
+      // this pass, so its code and inlining do not change
+      if (!exact) {
         visit(
-            [&](const auto&, auto& gl, auto line) {
+            [&](const auto&, auto& gl, auto&, auto line) {
               if constexpr (Dense::active) {
                 assign(gl, as_array(gl) * factor - u * dense.line(line));
               } else {
+                static_cast<void>(line);
                 assign(gl, as_array(gl) * factor);
               }
             },
-            false, true, Dense::active);
+            false, true, false, Dense::active);
       } else {
-        // a factor that would magnify the vectorised exp's floor (see kMaxExactFactor):
-        // the numerators again from z, with std::exp one scalar at a time (a unaryExpr
-        // has no packet path), so the gradient does not depend on the buffer's alignment
-        const auto exact_exp = [](S x) {
-          using std::exp;
-          return exp(x);
-        };
         visit(
-            [&](const auto& za, auto& gl, auto line) {
+            [&](const auto& za, auto& gl, auto&, auto line) {
               if constexpr (Dense::active) {
                 assign(gl, (za - row_max).unaryExpr(exact_exp) * factor - u * dense.line(line));
               } else {
+                static_cast<void>(line);
                 assign(gl, (za - row_max).unaryExpr(exact_exp) * factor);
               }
             },
-            true, true, Dense::active);
+            true, true, false, Dense::active);
       }
+    } else {
+      if (exact) {
+        visit(
+            [&](const auto& za, auto& gl, auto& hl, auto) {
+              if constexpr (want_grad) {
+                static_cast<void>(hl);
+                assign(gl, (za - row_max).unaryExpr(exact_exp));
+              } else {
+                static_cast<void>(gl);
+                assign(hl, (za - row_max).unaryExpr(exact_exp));
+              }
+            },
+            true, want_grad, !want_grad, false);
+      }
+      // one sweep: the Hessian u C q (1 - q) = numerator x factor x (1 - numerator x
+      // inv_norm) from the numerators, then the gradient over them (the same
+      // operations as above: the same gradient, bit for bit)
+      visit(
+          [&](const auto&, auto& gl, auto& hl, auto line) {
+            if constexpr (want_grad) {
+              if constexpr (Dense::active) {
+                logits_derivatives<false>(gl, hl, factor, inv_norm);
+                // forward_backward's expression, evaluated as there (the target's part may
+                // hold an exp: its packet and scalar entries must be the same), times an
+                // exact 1 so that the two calls do not share one instantiation (shared, it
+                // is no longer inlined into forward_backward's pass)
+                assign(gl, (as_array(gl) * factor - u * dense.line(line)) * S(1));
+              } else {
+                logits_derivatives<true>(gl, hl, factor, inv_norm);
+              }
+            } else {
+              static_cast<void>(gl);
+              assign(hl, as_array(hl) * factor * (S(1) - as_array(hl) * inv_norm));
+            }
+            static_cast<void>(line);
+          },
+          false, want_grad, true, want_grad && Dense::active);
     }
-    if constexpr (Sparse::active) {
-      for (Eigen::Index j = 0; j < count; ++j) {
-        Eigen::Index t = 0;
-        S a(0);
-        if (!sparse.get(first + j, t, a)) continue;
-        const Eigen::Index i = first + j;
-        if constexpr (probabilities) {
-          grad->coeffRef(i, t) -= at(u, j) * a / z(i, t);
-        } else {
-          grad->coeffRef(i, t) -= at(u, j) * a;
-        }
+  }
+  if constexpr (Sparse::active && (want_grad || (want_hess && probabilities))) {
+    for (Eigen::Index j = 0; j < count; ++j) {
+      Eigen::Index t = 0;
+      S a(0);
+      if (!sparse.get(first + j, t, a)) continue;
+      const Eigen::Index i = first + j;
+      if constexpr (probabilities) {
+        const S step = at(u, j) * a / z(i, t);
+        if constexpr (want_grad) grad->coeffRef(i, t) -= step;
+        if constexpr (want_hess) hess->coeffRef(i, t) += step / z(i, t);
+      } else if constexpr (want_grad) {
+        grad->coeffRef(i, t) -= at(u, j) * a;
       }
     }
   }
 }
 
 /// The whole kernel: every row of z once, in blocks that follow z's storage order.
-/// grad is nullptr (with Grad = NoGrad) when only the losses are wanted.
-template <Input Form, class Z, class Dense, class Sparse, class Grad, class Rows>
-void rowwise_kernel(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows) {
+/// grad and hess are nullptr (with Grad or Hess = NoGrad) when not wanted.
+template <Input Form, class Z, class Dense, class Sparse, class Grad, class Hess, class Rows>
+void rowwise_kernel(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows) {
   const Eigen::Index m = z.rows();
   if constexpr (bool(Z::IsRowMajor)) {
-    for (Eigen::Index i = 0; i < m; ++i) rowwise_block<Form, true, 1>(z, dense, sparse, grad, rows, i, 1);
+    for (Eigen::Index i = 0; i < m; ++i) rowwise_block<Form, true, 1>(z, dense, sparse, grad, hess, rows, i, 1);
   } else {
     constexpr Eigen::Index block = kRowBlock<scalar_t<Z>>;
     Eigen::Index first = 0;
     for (; first + block <= m; first += block)
-      rowwise_block<Form, false, block>(z, dense, sparse, grad, rows, first, block);
-    if (first < m) rowwise_block<Form, false, Eigen::Dynamic>(z, dense, sparse, grad, rows, first, m - first);
+      rowwise_block<Form, false, block>(z, dense, sparse, grad, hess, rows, first, block);
+    if (first < m) rowwise_block<Form, false, Eigen::Dynamic>(z, dense, sparse, grad, hess, rows, first, m - first);
   }
 }
 
 /// Runs the kernel for the input form chosen at run time.
-template <class Z, class Dense, class Sparse, class Grad, class Rows>
-void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Rows& rows) {
+template <class Z, class Dense, class Sparse, class Grad, class Hess, class Rows>
+void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows) {
   switch (form) {
     case Input::Probabilities:
-      rowwise_kernel<Input::Probabilities>(z, dense, sparse, grad, rows);
+      rowwise_kernel<Input::Probabilities>(z, dense, sparse, grad, hess, rows);
       return;
     case Input::LogProbabilities:
-      rowwise_kernel<Input::LogProbabilities>(z, dense, sparse, grad, rows);
+      rowwise_kernel<Input::LogProbabilities>(z, dense, sparse, grad, hess, rows);
       return;
     case Input::Logits:
       break;
   }
-  rowwise_kernel<Input::Logits>(z, dense, sparse, grad, rows);
-}
-
-// ---- Hessian diagonals -----------------------------------------------------------------
-
-/// The diagonal of the Hessian in pred of the row losses -sum_k c_ik log q_ik (plus
-/// terms constant in pred), row by row, times the sink's multiplier u_i (the
-/// reduction's scale, or None's upstream):
-///   logits:            u_i C_i q_ik (1 - q_ik), q_i = softmax(z_i), C_i = sum_k c_ik
-///   probabilities:     u_i c_ik / p_ik^2, 0 where c_ik = 0
-///   log-probabilities: 0 (the loss is linear in pred)
-/// c(i, k) and mass(i) = C_i come from the loss's target. In the accumulation type,
-/// rounded once. A pass of its own (forward_backward_hessian runs it after the
-/// gradient kernel): it reads each row twice and writes it once.
-template <Input Form, class Z, class H, class Target, class Mass, class Rows>
-void rowwise_hessian(const Z& z, H& h, const Target& c, const Mass& mass, const Rows& rows) {
-  using S = scalar_t<Z>;
-  using Acc = accumulator_t<S>;
-  for (Eigen::Index i = 0; i < z.rows(); ++i) {
-    const Acc u = static_cast<Acc>(rows.multiplier(i));
-    if constexpr (Form == Input::Logits) {
-      const auto zi = z.row(i).template cast<Acc>();
-      const Acc top = zi.maxCoeff();
-      const Acc norm = (zi - top).exp().sum();
-      const Acc factor = u * static_cast<Acc>(mass(i));
-      for (Eigen::Index k = 0; k < z.cols(); ++k) {
-        const Acc q = std::exp(static_cast<Acc>(z(i, k)) - top) / norm;
-        h(i, k) = static_cast<S>(factor * q * (Acc(1) - q));
-      }
-    } else if constexpr (Form == Input::Probabilities) {
-      for (Eigen::Index k = 0; k < z.cols(); ++k) {
-        const Acc weight = static_cast<Acc>(c(i, k));
-        const Acc p = static_cast<Acc>(z(i, k));
-        h(i, k) = weight == Acc(0) ? S(0) : static_cast<S>(u * weight / (p * p));
-      }
-    } else {
-      static_cast<void>(c);
-      static_cast<void>(mass);
-      static_cast<void>(u);
-      for (Eigen::Index k = 0; k < z.cols(); ++k) h(i, k) = S(0);
-    }
-  }
-}
-
-/// rowwise_hessian for the input form chosen at run time.
-template <class Z, class H, class Target, class Mass, class Rows>
-void rowwise_hessian(Input form, const Z& z, H& h, const Target& c, const Mass& mass, const Rows& rows) {
-  switch (form) {
-    case Input::Probabilities:
-      rowwise_hessian<Input::Probabilities>(z, h, c, mass, rows);
-      return;
-    case Input::LogProbabilities:
-      rowwise_hessian<Input::LogProbabilities>(z, h, c, mass, rows);
-      return;
-    case Input::Logits:
-      break;
-  }
-  rowwise_hessian<Input::Logits>(z, h, c, mass, rows);
+  rowwise_kernel<Input::Logits>(z, dense, sparse, grad, hess, rows);
 }
 
 /// A row-wise pred needs at least one class when it has rows.
@@ -669,11 +754,12 @@ struct RowwiseInputs {
 /// Base of the row-wise losses: the public calls of PredTargetCalls, and the call
 /// driver's hooks (detail/driver.hpp). Derived supplies `check` (compile-time
 /// and shape checks), `divisor` (the O(m) checks that read the target; returns what
-/// Mean divides by, or with RowWeights given what WeightedMean divides by), `kernel` (runs rowwise_kernel with its
-/// target adapters) and `hessian_kernel` (runs rowwise_hessian with its target's c_ik and C_i).
+/// Mean divides by, or with RowWeights given what WeightedMean divides by) and
+/// `kernel(z, target, grad, rows, hess = nullptr)` (runs rowwise_kernel with its
+/// target adapters; grad and hess are NoGrad* when not wanted).
 ///
 /// @tparam Derived the loss (CRTP)
-/// @tparam Reduction Sum, Mean or None
+/// @tparam Reduction Sum, Mean, WeightedMean or None
 template <class Derived, class Reduction>
 class RowwiseLoss : public PredTargetCalls<Derived, Reduction> {
  protected:
@@ -716,21 +802,23 @@ class RowwiseLoss : public PredTargetCalls<Derived, Reduction> {
       self().kernel(in.pred, in.target, no_grad, rows);
       return Acc(0);
     } else if constexpr (W::writes_hessians) {
-      Acc total(0);
+      // one pass: the Hessian diagonal beside the gradient (forward_backward_hessian),
+      // or alone (hessian_diagonal)
+      auto hess = std::get<0>(work.hess);
       if constexpr (W::writes_gradients) {
         auto grad = std::get<0>(work.grad);
         TotalRows<S> rows{static_cast<S>(work.factor), weights};
-        self().kernel(in.pred, in.target, &grad, rows);
-        total = rows.total;
-      }
-      auto hess = std::get<0>(work.hess);
-      if constexpr (W::has_upstream) {
-        self().hessian_kernel(in.pred, in.target, hess,
-                              UpstreamRows<std::decay_t<decltype(work.factor)>>{work.factor, weights});
+        self().kernel(in.pred, in.target, &grad, rows, &hess);
+        return rows.total;
+      } else if constexpr (W::has_upstream) {
+        UpstreamRows<std::decay_t<decltype(work.factor)>> rows{work.factor, weights};
+        self().kernel(in.pred, in.target, no_grad, rows, &hess);
+        return Acc(0);
       } else {
-        self().hessian_kernel(in.pred, in.target, hess, TotalRows<S>{static_cast<S>(work.factor), weights});
+        TotalRows<S> rows{static_cast<S>(work.factor), weights};
+        self().kernel(in.pred, in.target, no_grad, rows, &hess);
+        return Acc(0);
       }
-      return total;
     } else if constexpr (!W::writes_gradients) {
       TotalRows<S> rows{static_cast<S>(work.factor), weights};
       self().kernel(in.pred, in.target, no_grad, rows);
