@@ -1,5 +1,5 @@
 // CrossEntropy<Mean> from logits: forward, backward and forward_backward (and, at
-// 4096 x 1000, forward_backward_hessian) with class
+// 4096 x 1000, forward_backward_hessian, and both with sample weights) with class
 // index targets and with soft (probability) targets, in both storage orders, at the
 // softmax shapes. Its baseline is exp over the same element count (the softmax's
 // irreducible work); a naive scalar loop shows what a hand-written version costs.
@@ -129,6 +129,31 @@ void register_case(Eigen::Index m, Eigen::Index k) {
       Z grad(m, k), hess(m, k);
       for (auto _ : state) {
         benchmark::DoNotOptimize(loss.forward_backward_hessian(z, y, grad, hess));
+        benchmark::ClobberMemory();
+      }
+      lossfn_bench::set_bytes(state, m * k, sizeof(S), arrays_in + 2);
+      lossfn_bench::compare_with(state, "ce/forward_backward" + tail + variant);
+    });
+    // with one sample weight per row (docs/weights.md): m more values read
+    lossfn_bench::add("ce/forward_backward_weighted" + tail + variant, [=](benchmark::State& state) {
+      const Z& z = *inputs();
+      const auto& y = target();
+      const Eigen::Array<S, Eigen::Dynamic, 1> w = Eigen::Array<S, Eigen::Dynamic, 1>::LinSpaced(m, 0.5, 1.5);
+      Z grad(m, k);
+      for (auto _ : state) {
+        benchmark::DoNotOptimize(loss.forward_backward(z, y, lossfn::weights(w), grad));
+        benchmark::ClobberMemory();
+      }
+      lossfn_bench::set_bytes(state, m * k, sizeof(S), arrays_in + 1);
+      lossfn_bench::compare_with(state, "ce/forward_backward" + tail + variant);
+    });
+    lossfn_bench::add("ce/forward_backward_hessian_weighted" + tail + variant, [=](benchmark::State& state) {
+      const Z& z = *inputs();
+      const auto& y = target();
+      const Eigen::Array<S, Eigen::Dynamic, 1> w = Eigen::Array<S, Eigen::Dynamic, 1>::LinSpaced(m, 0.5, 1.5);
+      Z grad(m, k), hess(m, k);
+      for (auto _ : state) {
+        benchmark::DoNotOptimize(loss.forward_backward_hessian(z, y, lossfn::weights(w), grad, hess));
         benchmark::ClobberMemory();
       }
       lossfn_bench::set_bytes(state, m * k, sizeof(S), arrays_in + 2);

@@ -69,13 +69,6 @@ namespace lossfn_test {
 
 namespace conformance_detail {
 
-/// Entry::index_targets, false when the entry does not say (Rowwise: whether the
-/// loss takes class-index targets).
-template <class Entry, class = void>
-struct index_targets : std::false_type {};
-template <class Entry>
-struct index_targets<Entry, std::void_t<decltype(Entry::index_targets)>> : std::bool_constant<Entry::index_targets> {};
-
 using ArrayCM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 using ArrayRM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MapCM = Eigen::Map<ArrayCM>;
@@ -603,16 +596,6 @@ void check_no_allocation() {
 
 namespace conformance_detail {
 
-/// Whether the entry's loss is a root of its sum (RMSE): sharded by its own recipe.
-template <class Entry>
-constexpr bool root_of_sum() {
-  if constexpr (Entry::shape == CallShape::Elementwise) {
-    return Entry::terms == Terms::RootOfSum;
-  } else {
-    return false;
-  }
-}
-
 /// loss.forward_backward over rows [first, first + count) of ops, the gradients
 /// written into the same rows of g1 (and g2, a pair loss's dL/dx2) through Blocks.
 template <class Entry, class Loss, class Plain>
@@ -674,7 +657,7 @@ void check_sharding() {
     ArrayCM g1 = ArrayCM::Zero(m, d), g2 = ArrayCM::Zero(m, d);
     for (std::size_t s = 0; s + 1 < std::size(cuts); ++s) {
       const Eigen::Index first = cuts[s], count = cuts[s + 1] - cuts[s];
-      if constexpr (conformance_detail::root_of_sum<Entry>()) {
+      if constexpr (root_of_sum<Entry>()) {
         sum += conformance_detail::shard_forward_backward<Entry>(lossfn::MSE<lossfn::Sum>{}, ops, variant.target, first,
                                                                  count, g1, g2);
       } else {
@@ -688,7 +671,7 @@ void check_sharding() {
     }
     double loss = sum / denominator;
     double factor = 1 / denominator;
-    if constexpr (conformance_detail::root_of_sum<Entry>()) {
+    if constexpr (root_of_sum<Entry>()) {
       loss = std::sqrt(sum / denominator);
       factor = 1 / (2 * denominator * loss);
     }

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include <string>
+#include <type_traits>
 
 #include "gradient_check.hpp"
 
@@ -50,6 +51,24 @@ struct Operands {
 // ---- input generators an entry's operands() forwards to ---------------------------
 
 /// pred and target uniform in [-3, 3].
+/// Entry::index_targets, false when the entry does not say (Rowwise: whether the
+/// loss takes class-index targets).
+template <class Entry, class = void>
+struct index_targets : std::false_type {};
+template <class Entry>
+struct index_targets<Entry, std::void_t<decltype(Entry::index_targets)>> : std::bool_constant<Entry::index_targets> {};
+
+/// Whether the entry's loss is a root of its sum (RMSE): not separable, no None,
+/// sharded by its own recipe.
+template <class Entry>
+constexpr bool root_of_sum() {
+  if constexpr (Entry::shape == CallShape::Elementwise) {
+    return Entry::terms == Terms::RootOfSum;
+  } else {
+    return false;
+  }
+}
+
 template <class Plain>
 Operands<Plain> elementwise_operands(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
   return {random_array<Plain>(rows, cols, seed, -3, 3), random_array<Plain>(rows, cols, seed + 50, -3, 3), {}};
