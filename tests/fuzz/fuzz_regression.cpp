@@ -127,7 +127,7 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const Make& make, const 
   // every diagonal is >= 0 but RMSE's, whose 1 - s w e^2 / L^2 may round below 0
   pt.convex = Entry::terms != lossfn_test::Terms::RootOfSum;
   // RMSE's forward_backward_hessian and forward_backward differ in the last bits (the
-  // fuzzer found a 68 x 32 float Sum case): there kRel, value for value elsewhere
+  // fuzzer found a 68 x 32 float Sum case): there kRel, value for value for the others
   pt.fused_exact = Entry::terms != lossfn_test::Terms::RootOfSum;
   const auto bounded = [&](auto reduction, const DrawnWeights<T>& w) {
     if constexpr (Entry::terms == lossfn_test::Terms::RootOfSum) {
