@@ -51,10 +51,11 @@ struct DrawnWeights {
   bool bounded = true;      ///< every weight finite, >= 0 and <= kMaxWeight
   bool all_zero = false;    ///< given, and every weight 0
   bool equal_pow2 = false;  ///< given, and every weight the same power of 2
-  /// some weight in (0, 1e-300): WeightedMean's loss and derivatives may overflow (its
-  /// scale 1 / summed weights is inf in double below 1 / DBL_MAX, 5.6e-309, although
-  /// the weighted mean itself is finite: found by fuzz_contrastive, reported, not
-  /// fixed; corpus/contrastive/finding-weightedmean-denormal-weights replays it)
+  /// some weight in (0, 1e-300) (float: (0, 1e-30)): WeightedMean's loss and
+  /// derivatives may overflow (its scale 1 / summed weights is inf below 1 / DBL_MAX,
+  /// 5.6e-309, and in float's derivatives below 1 / FLT_MAX, 2.9e-39), although the
+  /// weighted mean itself is finite: found by fuzz_contrastive and fuzz_regression,
+  /// reported, not fixed; corpus/contrastive/finding-weightedmean-denormal-weights)
   bool tiny = false;
   auto view() const { return storage.block(r0, c0, rows, cols); }
   /// The weight of term (i, j) of an m x d loss (a valid shape: m x d, m x 1 or 1 x d).
@@ -111,7 +112,7 @@ DrawnWeights<T> draw_weights(FuzzedDataProvider& in, Eigen::Index m, Eigen::Inde
       part(i, j) = v;
       if (!(v >= T(0)) || !std::isfinite(static_cast<double>(v))) w.errors |= kRange;
       w.bounded = w.bounded && v >= T(0) && static_cast<double>(v) <= kMaxWeight;
-      w.tiny = w.tiny || (v > T(0) && static_cast<double>(v) < 1e-300);
+      w.tiny = w.tiny || (v > T(0) && static_cast<double>(v) < (sizeof(T) < sizeof(double) ? 1e-30 : 1e-300));
     }
   w.all_zero = mode == 3;
   w.equal_pow2 = mode == 2;
