@@ -18,6 +18,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace lossfn_fuzz {
@@ -59,6 +60,13 @@ void note_array(const char* name, const Eigen::DenseBase<Derived>& x) {
 
 inline void check(bool ok, const char* what) {
   if (!ok) fail(what);
+}
+
+/// With LOSSFN_FUZZ_TRACE set, prints every case's trace when it ends (to pick seed
+/// inputs that reach a path: run the target on a corpus and grep).
+inline void end_case() {
+  static const bool print = std::getenv("LOSSFN_FUZZ_TRACE") != nullptr;
+  if (print) std::fprintf(stderr, "%s--\n", trace().c_str());
 }
 
 /// Inputs at most this large (in magnitude) keep every loss's math finite in float
@@ -183,6 +191,61 @@ inline void check_outcome(Outcome got, unsigned expected, const char* call) {
     std::fprintf(stderr, "%s: outcome %u, expected one of mask %u\n", call, static_cast<unsigned>(got), expected);
     fail("missing or wrong exception");
   }
+}
+
+/// a and b are the same value, or both NaN: what a fused call must give against the
+/// separate calls (the same kernels, the same order of operations). Signed zeros are
+/// not told apart.
+template <class T>
+bool same(T a, T b) {
+  return a == b || (std::isnan(static_cast<double>(a)) && std::isnan(static_cast<double>(b)));
+}
+
+template <class A, class B>
+bool all_same(const Eigen::DenseBase<A>& a, const Eigen::DenseBase<B>& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
+  for (Eigen::Index j = 0; j < a.cols(); ++j)
+    for (Eigen::Index i = 0; i < a.rows(); ++i)
+      if (!same(a.derived().coeff(i, j), b.derived().coeff(i, j))) return false;
+  return true;
+}
+
+/// The largest |a - b| / max(1, |a|, |b|) over finite pairs (for the trace).
+inline double rel_diff(double x, double y) {
+  if (!std::isfinite(x) || !std::isfinite(y)) return 0;
+  return std::abs(x - y) / std::max({1.0, std::abs(x), std::abs(y)});
+}
+template <class T, class = std::enable_if_t<std::is_arithmetic<T>::value>>
+double max_rel_diff(T a, T b) {
+  return rel_diff(static_cast<double>(a), static_cast<double>(b));
+}
+template <class A, class B>
+double max_rel_diff(const Eigen::DenseBase<A>& a, const Eigen::DenseBase<B>& b) {
+  double largest = 0;
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return std::numeric_limits<double>::infinity();
+  for (Eigen::Index j = 0; j < a.cols(); ++j)
+    for (Eigen::Index i = 0; i < a.rows(); ++i)
+      largest = std::max(largest, rel_diff(static_cast<double>(a.derived().coeff(i, j)),
+                                           static_cast<double>(b.derived().coeff(i, j))));
+  return largest;
+}
+
+/// No coefficient below 0 (NaN passes: it is checked, where it must not occur, by
+/// the finiteness checks).
+template <class Derived>
+bool none_negative(const Eigen::DenseBase<Derived>& x) {
+  for (Eigen::Index j = 0; j < x.cols(); ++j)
+    for (Eigen::Index i = 0; i < x.rows(); ++i)
+      if (x.derived().coeff(i, j) < 0) return false;
+  return true;
+}
+
+template <class Derived>
+bool all_zero(const Eigen::DenseBase<Derived>& x) {
+  for (Eigen::Index j = 0; j < x.cols(); ++j)
+    for (Eigen::Index i = 0; i < x.rows(); ++i)
+      if (!(x.derived().coeff(i, j) == 0)) return false;
+  return true;
 }
 
 /// A caller's gradient buffer with room for any shape the targets use, seen through

@@ -11,14 +11,16 @@
 #include <memory>
 
 #include "fuzz_common.hpp"
+#include "fuzz_weights.hpp"
 
 namespace {
 
 using namespace lossfn_fuzz;
 
+/// The unweighted calls (their bytes come first: the seeds keep their meaning).
 template <class Loss, class T, int Order, class X, class Y>
-void exercise(FuzzedDataProvider& in, const Loss& loss, const X& x1, const X& x2, const Y& y, unsigned errors,
-              bool finite_domain) {
+void unweighted(FuzzedDataProvider& in, const Loss& loss, const X& x1, const X& x2, const Y& y, unsigned errors,
+                bool finite_domain) {
   using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
   using R = typename Loss::reduction;
   const Eigen::Index m = x1.rows(), d = x1.cols();
@@ -75,6 +77,106 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const X& x1, const X& x2
   }
 }
 
+/// The weighted calls of make(R{}) (fuzz_weights.hpp: weights m x 1, else a
+/// shape_error; the same checks as the (pred, target) losses', without Hessians).
+template <class R, class T, int Order, class Make, class X, class Y>
+void weighted_calls(FuzzedDataProvider& in, const Make& make, const X& x1, const X& x2, const Y& y,
+                    unsigned call_errors, bool finite_domain) {
+  using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
+  const auto loss = make(R{});
+  const Eigen::Index m = x1.rows(), d = x1.cols();
+  const DrawnWeights<T> w = draw_weights<T>(in, m, d, false);
+  const unsigned errors = call_errors | w.errors;
+  // weights <= 10 (x None's upstream <= 1e4) keep the finite domain's losses
+  // (<= (2 x 1e4 x sqrt 5 + margin)^2) and gradients (cosine: <= 1e30) finite in float
+  // (not WeightedMean with a weight below 1e-300: see DrawnWeights::tiny)
+  const bool finite = finite_domain && w.bounded && !(std::is_same<R, lossfn::WeightedMean>::value && w.tiny);
+  note("weighted section: reduction %s, weights %s, expected errors %u, finite %d\n",
+       std::is_same<R, lossfn::WeightedMean>::value ? "WeightedMean"
+       : R::reduces                                 ? "Sum/Mean"
+                                                    : "None",
+       w.given ? "given" : "none", errors, int(finite));
+  if (w.given) note_array("weights", w.view());
+  if constexpr (R::reduces) {
+    T value{};
+    lossfn::ContrastiveGradients<Plain> g;
+    check_outcome(run([&] { value = weighted(w, [&](const auto&... v) { return loss.forward(x1, x2, y, v...); }); }),
+                  errors, "forward (weights)");
+    check_outcome(run([&] { g = weighted(w, [&](const auto&... v) { return loss.backward(x1, x2, y, v...); }); }),
+                  errors, "backward (weights)");
+    GradBuffer<T, Order> b1, b2;
+    const int wrong = in.ConsumeIntegralInRange<int>(0, 5);  // 1: g1 of a wrong shape, 2: g2
+    const Eigen::Index gap = in.ConsumeIntegralInRange<Eigen::Index>(0, 2);
+    T fused{};
+    const Outcome got = run([&] {
+      fused = weighted(w, [&](const auto&... v) {
+        return loss.forward_backward(x1, x2, y, v..., b1.view(m, d + (wrong == 1 ? 1 : 0), gap),
+                                     b2.view(m + (wrong == 2 ? 1 : 0), d, gap));
+      });
+    });
+    check_outcome(got, errors | (wrong == 1 || wrong == 2 ? unsigned(kShape) : 0u), "forward_backward (weights, Maps)");
+    if (got != kOk) {
+      check(b1.untouched() && b2.untouched(), "a failed forward_backward (weights) wrote into the caller's buffers");
+      return;
+    }
+    const auto g1 = b1.view(m, d, gap);
+    const auto g2 = b2.view(m, d, gap);
+    check(close(fused, value, kRel<T>), "forward_backward's loss != forward's (weights)");
+    check(all_close(g1, g.dx1, kRel<T>) && all_close(g2, g.dx2, kRel<T>),
+          "forward_backward's gradients != backward's (weights)");
+    if (finite) {
+      check(std::isfinite(static_cast<double>(value)), "non-finite loss on finite in-domain inputs and weights");
+      check(all_finite(g.dx1) && all_finite(g.dx2) && all_finite(g1) && all_finite(g2),
+            "non-finite gradient on finite in-domain inputs and weights");
+    }
+    if constexpr (std::is_same<R, lossfn::WeightedMean>::value) {
+      if (w.all_zero && finite) {
+        check(value == 0 && all_zero(g.dx1) && all_zero(g.dx2), "WeightedMean, every weight 0: loss or gradient != 0");
+      }
+      if ((!w.given || w.equal_pow2) && finite) {
+        // as in fuzz_weights.hpp: a power-of-2 weight scales every product and sum
+        // exactly, so only the order of the sum may differ, which kRel covers
+        const auto mean = make(lossfn::Mean{});
+        const auto mg = mean.backward(x1, x2, y);
+        check(close(value, mean.forward(x1, x2, y), kRel<T>), "WeightedMean with equal weights: loss != Mean's");
+        check(all_close(g.dx1, mg.dx1, kRel<T>) && all_close(g.dx2, mg.dx2, kRel<T>),
+              "WeightedMean with equal weights: gradients != Mean's");
+      }
+    }
+  } else {
+    Eigen::Array<T, Eigen::Dynamic, 1> terms, upstream(m);
+    fill(in, upstream);
+    note_array("upstream", upstream);
+    lossfn::ContrastiveGradients<Plain> g;
+    check_outcome(run([&] { terms = weighted(w, [&](const auto&... v) { return loss.forward(x1, x2, y, v...); }); }),
+                  errors, "forward (None, weights)");
+    check_outcome(
+        run([&] { g = weighted(w, [&](const auto&... v) { return loss.backward(x1, x2, y, v..., upstream); }); }),
+        errors, "backward (None, weights)");
+    if (errors != 0) return;
+    check(terms.rows() == m && g.dx1.rows() == m && g.dx2.cols() == d, "None: outputs of the wrong shape (weights)");
+    if (finite && in_domain(upstream)) {
+      check(all_finite(terms) && all_finite(g.dx1) && all_finite(g.dx2),
+            "None: non-finite output on finite in-domain inputs and weights");
+    }
+  }
+}
+
+/// Every call of one loss: the unweighted ones, then the weighted ones under the
+/// loss's reduction (under Mean, a bool picks WeightedMean instead).
+template <class R, class T, int Order, class Make, class X, class Y>
+void exercise(FuzzedDataProvider& in, const lossfn::Contrastive<R>& loss, const Make& make, const X& x1, const X& x2,
+              const Y& y, unsigned errors, bool finite_domain) {
+  unweighted<lossfn::Contrastive<R>, T, Order>(in, loss, x1, x2, y, errors, finite_domain);
+  if constexpr (std::is_same<R, lossfn::Mean>::value) {
+    if (in.ConsumeBool()) {
+      weighted_calls<lossfn::WeightedMean, T, Order>(in, make, x1, x2, y, errors, finite_domain);
+      return;
+    }
+  }
+  weighted_calls<R, T, Order>(in, make, x1, x2, y, errors, finite_domain);
+}
+
 template <class T, int Order, class R>
 void contrastive(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index d) {
   using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
@@ -128,8 +230,9 @@ void contrastive(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index d) {
       y(i) = static_cast<I>(v);
       labels_ok = labels_ok && (v == 0.0 || v == 1.0);
     }
-    exercise<lossfn::Contrastive<R>, T, Order>(in, *loss, x1.view(), x2.view(), y,
-                                               errors | (labels_ok ? 0u : unsigned(kRange)), finite_domain);
+    const auto make = [&](auto other) { return lossfn::Contrastive<decltype(other)>(margin, distance); };
+    exercise<R, T, Order>(in, *loss, make, x1.view(), x2.view(), y, errors | (labels_ok ? 0u : unsigned(kRange)),
+                          finite_domain);
   };
   if (in.ConsumeBool()) {
     draw(T{});
@@ -170,5 +273,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     row_major ? with_type<double, Eigen::RowMajor>(in, reduction, m, d)
               : with_type<double, Eigen::ColMajor>(in, reduction, m, d);
   }
+  end_case();
   return 0;
 }

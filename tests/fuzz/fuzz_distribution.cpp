@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "fuzz_common.hpp"
+#include "fuzz_weights.hpp"
 
 namespace {
 
@@ -23,12 +24,17 @@ using namespace lossfn_fuzz;
 struct Expect {
   unsigned errors = 0;         ///< the kinds of error the call may raise (0: none)
   bool finite_domain = false;  ///< the math is finite: so must the outputs be
+  /// the weighted section's finite domain: finite_domain, where weights (<= kMaxWeight)
+  /// times None's upstream (<= kDomain) cannot overflow the loss's largest derivatives
+  bool weighted_domain = false;
+  bool hessian_domain = false;  ///< the true Hessian diagonal fits the type too
+  bool convex = false;          ///< nonnegative target rows: the diagonal is >= 0 (docs/hessian.md)
 };
 
-/// Every call of one row-wise loss on pred (m x K) and target.
+/// The unweighted calls (their bytes come first: the seeds keep their meaning).
 template <class Loss, class T, int Order, class PredView, class TargetView>
-void exercise(FuzzedDataProvider& in, const Loss& loss, const PredView& pred, const TargetView& target,
-              const Expect& e) {
+void unweighted(FuzzedDataProvider& in, const Loss& loss, const PredView& pred, const TargetView& target,
+                const Expect& e) {
   using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
   using R = typename Loss::reduction;
   const Eigen::Index m = pred.rows(), k = pred.cols();
@@ -80,6 +86,21 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const PredView& pred, co
   }
 }
 
+/// Every call of one row-wise loss on pred (m x K) and target: the unweighted ones,
+/// then the weighted section (fuzz_weights.hpp) on make(R) for the reductions.
+template <class Loss, class T, int Order, class Make, class PredView, class TargetView>
+void exercise(FuzzedDataProvider& in, const Loss& loss, const Make& make, const PredView& pred,
+              const TargetView& target, const Expect& e) {
+  unweighted<Loss, T, Order>(in, loss, pred, target, e);
+  PredTarget pt;
+  pt.errors = e.errors;
+  pt.finite_domain = e.weighted_domain;
+  pt.convex = e.convex;
+  const bool hessian_domain = e.hessian_domain;
+  weighted_section<typename Loss::reduction, T, Order>(in, make, pred, target, pt,
+                                                       [&](auto, const auto&) { return hessian_domain; });
+}
+
 /// Where the math of a form of pred is finite: logits and log-probabilities
 /// anywhere in the domain; probabilities only away from 0 (-c / p, log p).
 template <class View>
@@ -87,6 +108,17 @@ bool pred_in_domain(const View& pred, lossfn::Input form) {
   if (!in_domain(pred)) return false;
   if (form != lossfn::Input::Probabilities) return true;
   return (pred.size() == 0 || pred.minCoeff() >= 1e-20);
+}
+
+/// CrossEntropy's weighted and Hessian domains: its rows c_i are at most 2.5 (class
+/// weight) x 1e4 (kDomain) per entry, so with weights <= 10 and None's upstream <= 1e4
+/// every derivative but the probabilities' diagonal c / p^2 stays finite on the
+/// finite domain; that one needs p >= 1e-8 (then <= 2.5e4 x 1e16 x 1e5).
+template <class View>
+void ce_domains(Expect& e, const View& pred, lossfn::Input form) {
+  e.weighted_domain = e.finite_domain;
+  e.hessian_domain = e.finite_domain && (form != lossfn::Input::Probabilities || pred.size() == 0 ||
+                                         static_cast<double>(pred.minCoeff()) >= 1e-8);
 }
 
 const lossfn::Input kForms[] = {lossfn::Input::Logits, lossfn::Input::Probabilities, lossfn::Input::LogProbabilities,
@@ -131,6 +163,7 @@ void cross_entropy(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index k) {
 
   const Operand<Plain> pred_in(in, m, k);
   const auto pred = pred_in.view();
+  const auto make = [&](auto other) { return CE<decltype(other)>(o); };
   Expect e;
   if (m > 0 && k == 0) e.errors |= kShape;
   if (o.class_weights.size() != 0 && o.class_weights.size() != k) e.errors |= kShape;
@@ -144,7 +177,9 @@ void cross_entropy(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index k) {
     if (mismatch) e.errors |= kShape;
     if (o.ignore_index) e.errors |= kInvalid;
     e.finite_domain = domain && in_domain(target_in.view());
-    exercise<CE<R>, T, Order>(in, *loss, pred, target_in.view(), e);
+    e.convex = none_negative(target_in.view());
+    ce_domains(e, pred, o.input);
+    exercise<CE<R>, T, Order>(in, *loss, make, pred, target_in.view(), e);
   } else {  // class indices: int or unsigned, m x 1 (sometimes m x 2 or (m+1) x 1)
     const int shape_kind = in.ConsumeIntegralInRange<int>(0, 9);
     const Eigen::Index rows = shape_kind == 0 ? m + 1 : m, cols = shape_kind == 1 ? 2 : 1;
@@ -164,7 +199,9 @@ void cross_entropy(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index k) {
       Expect ei = e;
       if (!in_range) ei.errors |= kRange;
       ei.finite_domain = domain;
-      exercise<CE<R>, T, Order>(in, *loss, pred, target, ei);
+      ei.convex = true;  // one-hot, smoothed and class-weighted rows are >= 0
+      ce_domains(ei, pred, o.input);
+      exercise<CE<R>, T, Order>(in, *loss, make, pred, target, ei);
     };
     if (target_kind == 1) {
       draw(int{});
@@ -196,7 +233,26 @@ void kl_divergence(FuzzedDataProvider& in, Eigen::Index m, Eigen::Index k) {
   const bool target_ok = in_domain(target) && (target.size() == 0 ||
                                                (o.log_target ? target.maxCoeff() <= T(80) : target.minCoeff() >= T(0)));
   e.finite_domain = pred_in_domain(pred_in.view(), o.input) && target_ok;
-  exercise<KL<R>, T, Order>(in, *loss, pred_in.view(), target, e);
+  // Weighted (weights <= 10, None's upstream <= 1e4, a factor 1e5): the largest
+  // derivatives are about P (logits: the gradient C q - P, the diagonal C q (1 - q)),
+  // P / p and P / p^2 (probabilities), with P = exp(y) under log_target: keep them
+  // below 1e28 so that the factor leaves them finite in float.
+  double largest_p = 0, smallest_pred = 1;
+  for (Eigen::Index j = 0; j < target.cols(); ++j)
+    for (Eigen::Index i = 0; i < target.rows(); ++i) {
+      const double y = static_cast<double>(target(i, j));
+      largest_p = std::max(largest_p, o.log_target ? std::exp(std::min(y, 700.0)) : std::abs(y));
+    }
+  const auto pred = pred_in.view();
+  for (Eigen::Index j = 0; j < pred.cols(); ++j)
+    for (Eigen::Index i = 0; i < pred.rows(); ++i)
+      smallest_pred = std::min(smallest_pred, std::abs(static_cast<double>(pred(i, j))));
+  const bool probabilities = o.input == lossfn::Input::Probabilities;
+  e.weighted_domain = e.finite_domain && 5 * largest_p <= 1e28 && (!probabilities || largest_p <= 1e28 * smallest_pred);
+  e.hessian_domain = e.weighted_domain && (!probabilities || largest_p <= 1e28 * smallest_pred * smallest_pred);
+  e.convex = o.log_target || none_negative(target);
+  const auto make = [&](auto other) { return KL<decltype(other)>(o); };
+  exercise<KL<R>, T, Order>(in, *loss, make, pred, target, e);
 }
 
 template <class T, int Order>
@@ -241,5 +297,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     row_major ? with_type<double, Eigen::RowMajor>(in, kl, reduction, m, k)
               : with_type<double, Eigen::ColMajor>(in, kl, reduction, m, k);
   }
+  end_case();
   return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "elementwise_entries.hpp"
 #include "fuzz_common.hpp"
+#include "fuzz_weights.hpp"
 
 namespace {
 
@@ -21,22 +22,14 @@ struct Case {
   double option;  ///< the number options_from turns into a loss's options (Huber's delta, SmoothL1's beta)
 };
 
-/// Every call of one loss object; `make` built it (a Huber constructor may throw).
-template <class Loss, class T, int Order>
-void exercise(FuzzedDataProvider& in, const Loss& loss, const Case& c) {
+/// The unweighted calls of fuzz_regression before the weighted section (their bytes
+/// come first: the seeds keep their meaning).
+template <class Loss, class T, int Order, class P, class Tg>
+void unweighted(FuzzedDataProvider& in, const Loss& loss, const Case& c, const P& pred, const Tg& target,
+                unsigned call_errors, bool finite_domain) {
   using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
   using R = typename Loss::reduction;
-  const Operand<Plain> pred_in(in, c.rows, c.cols), target_in(in, c.target_rows, c.target_cols);
-  const auto pred = pred_in.view();
-  const auto target = target_in.view();
   const bool shapes_match = c.rows == c.target_rows && c.cols == c.target_cols;
-  const bool empty_mean = R::divides_by_count && c.rows * c.cols == 0;
-  const unsigned call_errors = (shapes_match ? 0u : unsigned(kShape)) | (empty_mean ? unsigned(kInvalid) : 0u);
-  const bool finite_domain = in_domain(pred) && in_domain(target);
-  note("%s, expected errors %u, finite domain %d\n", Loss::name, call_errors, int(finite_domain));
-  note_array("pred", pred);
-  note_array("target", target);
-
   if constexpr (R::reduces) {
     T value{};
     Plain grad;
@@ -85,6 +78,67 @@ void exercise(FuzzedDataProvider& in, const Loss& loss, const Case& c) {
   }
 }
 
+/// RMSE's Hessian diagonal (s w_i / L)(1 - s w_i e_i^2 / L^2), L = sqrt(s sum w e^2), is
+/// unbounded as L -> 0 with the e_i not all 0 (float errors of 1e-40 give 1e40): the
+/// finiteness check asks it only where the true value fits, max_i s w_i / L <= 1e30
+/// (computed in double; L = 0 gives 0). The other elementwise diagonals are bounded
+/// by a constant (2, 1 or 1/beta <= 1e30) times the weight and the scale.
+template <class R, class T, class P, class Tg>
+bool rmse_hessian_bounded(const P& pred, const Tg& target, const DrawnWeights<T>& w) {
+  double sum = 0, summed_weights = 0, largest_weight = 0;
+  for (Eigen::Index j = 0; j < pred.cols(); ++j)
+    for (Eigen::Index i = 0; i < pred.rows(); ++i) {
+      const double e = static_cast<double>(static_cast<T>(pred(i, j) - target(i, j))),
+                   wt = w.at(pred.rows(), pred.cols(), i, j);
+      sum += wt * e * e;
+      summed_weights += wt;
+      largest_weight = std::max(largest_weight, wt);
+    }
+  const double n = static_cast<double>(pred.size());
+  const double s = std::is_same<R, lossfn::Sum>::value            ? 1.0
+                   : std::is_same<R, lossfn::WeightedMean>::value ? (summed_weights > 0 ? 1 / summed_weights : 0.0)
+                                                                  : 1 / n;
+  const double root = std::sqrt(s * sum);
+  return root == 0 || s * largest_weight / root <= 1e30;
+}
+
+/// Every call of one loss object; `make` built it (a Huber constructor may throw),
+/// and builds it under another reduction for the weighted section.
+template <class Entry, class Loss, class T, int Order, class Make>
+void exercise(FuzzedDataProvider& in, const Loss& loss, const Make& make, const Case& c) {
+  using Plain = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
+  using R = typename Loss::reduction;
+  const Operand<Plain> pred_in(in, c.rows, c.cols), target_in(in, c.target_rows, c.target_cols);
+  const auto pred = pred_in.view();
+  const auto target = target_in.view();
+  const bool shapes_match = c.rows == c.target_rows && c.cols == c.target_cols;
+  const bool empty_mean = R::divides_by_count && c.rows * c.cols == 0;
+  const unsigned call_errors = (shapes_match ? 0u : unsigned(kShape)) | (empty_mean ? unsigned(kInvalid) : 0u);
+  const bool finite_domain = in_domain(pred) && in_domain(target);
+  note("%s, expected errors %u, finite domain %d\n", Loss::name, call_errors, int(finite_domain));
+  note_array("pred", pred);
+  note_array("target", target);
+  unweighted<Loss, T, Order>(in, loss, c, pred, target, call_errors, finite_domain);
+
+  PredTarget pt;
+  pt.errors = call_errors;
+  pt.finite_domain = finite_domain;
+  pt.per_entry = true;
+  // every diagonal is >= 0 but RMSE's, whose 1 - s w e^2 / L^2 may round below 0
+  pt.convex = Entry::terms != lossfn_test::Terms::RootOfSum;
+  // RMSE's forward_backward_hessian and forward_backward differ in the last bits (the
+  // fuzzer found a 68 x 32 float Sum case): there kRel, value for value for the others
+  pt.fused_exact = Entry::terms != lossfn_test::Terms::RootOfSum;
+  const auto bounded = [&](auto reduction, const DrawnWeights<T>& w) {
+    if constexpr (Entry::terms == lossfn_test::Terms::RootOfSum) {
+      return rmse_hessian_bounded<decltype(reduction)>(pred, target, w);
+    } else {
+      return true;
+    }
+  };
+  weighted_section<R, T, Order>(in, make, pred, target, pt, bounded);
+}
+
 /// One entry's loss built with options_from(c.option) under the chosen reduction
 /// (0 Sum, 1 Mean, 2 None; None is Sum for a loss without None, RMSE), checking
 /// that the options are accepted or refused as the entry says, then exercised.
@@ -98,7 +152,8 @@ void with_entry(FuzzedDataProvider& in, const Case& c, int reduction) {
     const Outcome got = run([&] { made = new Loss(Entry::make(R{}, options)); });
     check_outcome(got, Entry::accepts(options) ? 0u : unsigned(kInvalid), "constructor");
     if (made != nullptr) {
-      exercise<Loss, T, Order>(in, *made, c);
+      const auto make = [&](auto other) { return Entry::make(other, options); };
+      exercise<Entry, Loss, T, Order>(in, *made, make, c);
       delete made;
     }
   };
@@ -175,5 +230,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     row_major ? with_type<double, Eigen::RowMajor>(in, c, loss, reduction)
               : with_type<double, Eigen::ColMajor>(in, c, loss, reduction);
   }
+  end_case();
   return 0;
 }
