@@ -59,7 +59,8 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
   template <class S, std::size_t N>
   Acc<S> total(const detail::Inputs<S, N>& in) const {
     using Squares = detail::TermOp<detail::OfError<MSE<Sum>>, S, true, detail::Emit::nothing, (N > 2)>;
-    return detail::run_elementwise<Acc<S>>(Squares{{}, S(0)}, in.x, std::array<detail::mut_view_t<S>, 0>{});
+    return detail::run_elementwise<Acc<S>>(Squares{{}, S(0), in.weight_multiplier}, in.x,
+                                           std::array<detail::mut_view_t<S>, 0>{});
   }
   template <class S, std::size_t N>
   Acc<S> total_and_gradient(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
@@ -75,20 +76,21 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
   /// is not diagonal: this is its diagonal); 0 when L = 0, as the gradient.
   template <class S, std::size_t N>
   void hessian(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
-    detail::run_elementwise<Acc<S>>(curvature_pass<S, false, (N > 2)>(total(in), scale), in.x, out.grad);
+    detail::run_elementwise<Acc<S>>(curvature_pass<S, false, (N > 2)>(total(in), scale, in.weight_multiplier), in.x,
+                                    out.grad);
   }
   template <class S, std::size_t N>
   Acc<S> total_gradient_and_hessian(const detail::Inputs<S, N>& in, const detail::Outputs<S, 2>& out,
                                     Acc<S> scale) const {
     const Acc<S> sum = total(in);
-    detail::run_elementwise<Acc<S>>(curvature_pass<S, true, (N > 2)>(sum, scale), in.x, out.grad);
+    detail::run_elementwise<Acc<S>>(curvature_pass<S, true, (N > 2)>(sum, scale, in.weight_multiplier), in.x, out.grad);
     return sum;
   }
   template <class S, bool WithGradient, bool Weighted>
-  static detail::RmseCurvature<S, WithGradient, Weighted> curvature_pass(Acc<S> sum, Acc<S> scale) {
+  static detail::RmseCurvature<S, WithGradient, Weighted> curvature_pass(Acc<S> sum, Acc<S> scale, S multiplier) {
     const Acc<S> loss = finish(sum, scale);
-    if (loss == Acc<S>(0)) return {scale, Acc<S>(1), Acc<S>(0)};
-    return {scale, loss, scale / loss};
+    if (loss == Acc<S>(0)) return {scale, Acc<S>(1), Acc<S>(0), multiplier};
+    return {scale, loss, scale / loss, multiplier};
   }
 
   /// L = sqrt(scale x sum)
@@ -109,9 +111,11 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
   template <class S, std::size_t N>
   static void write_gradient(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> factor) {
     if (std::is_same<S, Acc<S>>::value || factor <= static_cast<Acc<S>>(std::numeric_limits<S>::max())) {
-      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, false, (N > 2)>{factor}, in.x, out.grad);
+      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, false, (N > 2)>{factor, in.weight_multiplier}, in.x,
+                                      out.grad);
     } else {
-      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, true, (N > 2)>{factor}, in.x, out.grad);
+      detail::run_elementwise<Acc<S>>(detail::RmseScaledError<S, true, (N > 2)>{factor, in.weight_multiplier}, in.x,
+                                      out.grad);
     }
   }
 };

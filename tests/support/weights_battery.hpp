@@ -14,6 +14,7 @@
 //                  weights spelled out in pred's shape
 //   derivatives    the weighted gradients and Hessian diagonal under WeightedMean
 //                  against central differences
+//   tiny weights   WeightedMean with denormal weights equals the same weights scaled up
 //   sharding       weighted shards run with Sum, recombined with WeightedMean's
 //                  denominator(), equal the whole batch under WeightedMean
 //   errors         a weight of the wrong shape: shape_error; negative, NaN or
@@ -387,6 +388,26 @@ void weighted_finite_differences(const typename Entry::Options& options, TargetF
   }
 }
 
+/// WeightedMean does not depend on the weights' scale, down to denormal weights
+/// (whose sum 1 / W would overflow: weight_multiplier in detail/weights.hpp):
+/// weights k_i x denorm_min equal weights k_i.
+template <class Entry>
+void tiny_weights(const typename Entry::Options& options, TargetForm form) {
+  using Plain = Eigen::ArrayXXd;
+  const Eigen::Index m = 5, d = kCols;
+  const auto ops = Entry::template operands<Plain>(m, d, 59, form);
+  Eigen::ArrayXd k(m);
+  for (Eigen::Index i = 0; i < m; ++i) k(i) = static_cast<double>(1 + i % 3);
+  const Eigen::ArrayXd tiny = k * std::numeric_limits<double>::denorm_min();
+  const auto loss = Entry::make(lossfn::WeightedMean{}, options);
+  const auto scaled = reduced<Entry>(loss, ops, form, tiny);
+  const auto plain = reduced<Entry>(loss, ops, form, k);
+  CHECK(scaled.loss == Approx(plain.loss).epsilon(1e-14).margin(1e-15));
+  CHECK(relative_error(scaled.g1, plain.g1) < 1e-14);
+  if constexpr (Entry::shape == CallShape::Pair) CHECK(relative_error(scaled.g2, plain.g2) < 1e-14);
+  if constexpr (has_hessian<Entry>) CHECK(relative_error(scaled.h, plain.h) < 1e-14);
+}
+
 /// Bad weights: the error, the message, and the gradient buffer untouched.
 template <class Entry>
 void weight_errors(const typename Entry::Options& options, TargetForm form) {
@@ -446,6 +467,7 @@ void check_weights() {
     if constexpr (Entry::shape == CallShape::Elementwise) weights_detail::broadcast_weights<Entry>(variant.options);
     weights_detail::weighted_sharding<Entry>(variant.options, variant.target);
     weights_detail::weighted_finite_differences<Entry>(variant.options, variant.target);
+    weights_detail::tiny_weights<Entry>(variant.options, variant.target);
   }
   const auto variants = Entry::variants(weights_detail::kCols);
   weights_detail::weight_errors<Entry>(variants.front().options, variants.front().target);

@@ -47,8 +47,9 @@ struct Skip {};
 ///   Grads    a std::tuple of one writable view per differentiated input, in
 ///            argument order; empty when no gradient is asked for
 ///   Hessians the same for the Hessian diagonals (with the same factor)
-///   Weights  the caller's weights as a view_t of their own shape (the loss
-///            broadcasts them), or Skip: they multiply every term and derivative
+///   Weights  the caller's weights, a WeightsView (a view_t of their own shape,
+///            which the loss broadcasts, and the power of two that multiplies them:
+///            weights.hpp), or Skip: they multiply every term and derivative
 template <bool Sums, class TermsOut, class Factor, class Grads = std::tuple<>, class Hessians = std::tuple<>,
           class Weights = Skip>
 struct Work {
@@ -126,7 +127,7 @@ struct Driver {
         loss, "forward", weights,
         [&](const auto& in, double count, const auto& w) {
           using Wv = std::decay_t<decltype(w)>;
-          const Acc scale = scale_for<R, Acc>(count);
+          const Acc scale = scale_for<R, Acc>(count, w);
           if constexpr (R::reduces) {
             const Acc total = loss.run(in, Work<true, Skip, Acc, std::tuple<>, std::tuple<>, Wv>{{}, scale, {}, {}, w});
             return static_cast<S>(finish<Loss>(total, scale));
@@ -230,12 +231,18 @@ struct Driver {
 
   /// Mean's factor: 1 / count, and 0 when nothing counts (CrossEntropy with every
   /// sample ignored: loss 0, gradient 0); Sum's: 1.
-  template <class R, class Acc>
-  static Acc scale_for(double count) {
+  /// WeightedMean's, with weights read times a power of two (WeightsView): 1 / (count
+  /// x that power).
+  template <class R, class Acc, class Wv>
+  static Acc scale_for(double count, const Wv& weights) {
     if constexpr (R::divides_by_count) {
-      return count > 0 ? Acc(1) / static_cast<Acc>(count) : Acc(0);
+      Acc divisor = static_cast<Acc>(count);
+      if constexpr (!std::is_same<Wv, Skip>::value) divisor *= static_cast<Acc>(weights.multiplier);
+      static_cast<void>(weights);
+      return count > 0 ? Acc(1) / divisor : Acc(0);
     } else {
       static_cast<void>(count);
+      static_cast<void>(weights);
       return Acc(1);
     }
   }
@@ -286,7 +293,9 @@ struct Driver {
       const view_t<S> w_view = view_of(w);
       check_weight_values(Loss::name, function, w_view);
       const bool by_weights = divides_by_weights<typename Loss::reduction>::value;
-      return body(in, loss.count(function, in, by_weights ? &w_view : nullptr), w_view);
+      const double count = loss.count(function, in, by_weights ? &w_view : nullptr);
+      const S multiplier = by_weights ? weight_multiplier<S>(count) : S(1);
+      return body(in, count, WeightsView<S>{w_view, multiplier});
     }
   }
 
@@ -333,7 +342,7 @@ struct Driver {
     return with_inputs(
         loss, function, weights,
         [&](const auto& in, double count, const auto& w) {
-          const Acc scale = scale_for<R, Acc>(count);
+          const Acc scale = scale_for<R, Acc>(count, w);
           return allocated<Loss, P>(
               x, [&](auto&... out) { loss.run(in, derivative_work<D, false>(scale, views<Loss>(out...), w)); });
         },
@@ -392,7 +401,7 @@ struct Driver {
     return with_inputs(
         loss, function, weights,
         [&](const auto& in, double count, const auto& w) {
-          const Acc scale = scale_for<R, Acc>(count);
+          const Acc scale = scale_for<R, Acc>(count, w);
           auto g = prepared<Loss>(grads, x, std::index_sequence_for<G...>{});
           auto h = prepared<Loss>(hessians, x, std::index_sequence_for<H...>{});
           using Wv = std::decay_t<decltype(w)>;

@@ -362,7 +362,8 @@ struct TermOp {
   static constexpr bool sums = Sums;
   static constexpr bool negative_terms = declares_negative_terms<Math>::value;
   Math math;
-  S scale;  ///< the reduction's factor, for Emit::scaled_slope
+  S scale;                     ///< the reduction's factor, for Emit::scaled_slope
+  S weight_multiplier = S(1);  ///< Weighted: a power of two every weight is read times (WeightsView)
 
   template <bool Write, class A, class In, class Out>
   EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
@@ -388,9 +389,10 @@ struct TermOp {
  private:
   /// x times the weights (x itself unweighted).
   template <class In, class X>
-  EIGEN_ALWAYS_INLINE static auto weighted(const In& in, const X& x) {
+  EIGEN_ALWAYS_INLINE auto weighted(const In& in, const X& x) const {
     if constexpr (Weighted) {
-      return x * in[unweighted_inputs<E>];
+      using T = typename std::decay_t<decltype(in[unweighted_inputs<E>])>::Scalar;
+      return x * (in[unweighted_inputs<E>] * static_cast<T>(weight_multiplier));
     } else {
       static_cast<void>(in);
       return x;
@@ -435,6 +437,7 @@ struct shared_math<L<R>> {
 template <class S, std::size_t N>
 struct Inputs {
   std::array<view_t<S>, N> x;  ///< pred first
+  S weight_multiplier = S(1);  ///< a weighted call: the power of two its weights are read times (WeightsView)
 };
 
 /// What an elementwise kernel program writes: one view per output (dL/dpred, or
@@ -496,11 +499,12 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
   template <class S, class W>
   accumulator_t<S> run(const Inputs<S, 2>& in, const W& work) const {
     if constexpr (W::weighted) {
-      const view_t<S> w = broadcast(work.weights, in.x[0].rows(), in.x[0].cols());
+      const view_t<S> w = broadcast(work.weights.values, in.x[0].rows(), in.x[0].cols());
+      const S p = work.weights.multiplier;
       if constexpr (W::has_upstream) {
-        return program(Inputs<S, 4>{{in.x[0], in.x[1], work.factor, w}}, work);
+        return program(Inputs<S, 4>{{in.x[0], in.x[1], work.factor, w}, p}, work);
       } else {
-        return program(Inputs<S, 3>{{in.x[0], in.x[1], w}}, work);
+        return program(Inputs<S, 3>{{in.x[0], in.x[1], w}, p}, work);
       }
     } else if constexpr (W::has_upstream) {
       return program(Inputs<S, 3>{{in.x[0], in.x[1], work.factor}}, work);
@@ -538,48 +542,50 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
   // The kernel programs: one sweep each, over N inputs (weighted when N exceeds
   // the emit's unweighted inputs).
   template <class S, bool Sums, Emit E, std::size_t N>
-  auto op(S scale = S(0)) const {
+  auto op(const Inputs<S, N>& in, S scale = S(0)) const {
     using Math = typename shared_math<Derived>::type;
     constexpr bool weighted = N > unweighted_inputs<E>;
     if constexpr (std::is_same<Math, Derived>::value) {
-      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{self()}, scale};
+      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{self()}, scale, in.weight_multiplier};
     } else {
-      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{Math{}}, scale};
+      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{Math{}}, scale, in.weight_multiplier};
     }
   }
   template <class S, std::size_t N>
   accumulator_t<S> total(const Inputs<S, N>& in) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::nothing, N>(), in.x, std::array<mut_view_t<S>, 0>{});
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::nothing, N>(in), in.x, std::array<mut_view_t<S>, 0>{});
   }
   template <class S, std::size_t N>
   accumulator_t<S> total_and_gradient(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope, N>(static_cast<S>(scale)), in.x, out.grad);
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope, N>(in, static_cast<S>(scale)), in.x,
+                                             out.grad);
   }
   template <class S, std::size_t N>
   void gradient(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_slope, N>(static_cast<S>(scale)), in.x, out.grad);
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_slope, N>(in, static_cast<S>(scale)), in.x, out.grad);
   }
   template <class S, std::size_t N>
   void terms_of(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::value, N>(), in.x, out.grad);
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::value, N>(in), in.x, out.grad);
   }
   template <class S, std::size_t N>
   void vjp(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope, N>(), in.x, out.grad);
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope, N>(in), in.x, out.grad);
   }
   template <class S, std::size_t N>
   void hessian(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_curvature, N>(static_cast<S>(scale)), in.x, out.grad);
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_curvature, N>(in, static_cast<S>(scale)), in.x,
+                                      out.grad);
   }
   template <class S, std::size_t N>
   void vjp_hessian(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_curvature, N>(), in.x, out.grad);
+    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_curvature, N>(in), in.x, out.grad);
   }
   template <class S, std::size_t N>
   accumulator_t<S> total_gradient_and_hessian(const Inputs<S, N>& in, const Outputs<S, 2>& out,
                                               accumulator_t<S> scale) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope_curvature, N>(static_cast<S>(scale)), in.x,
-                                             out.grad);
+    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope_curvature, N>(in, static_cast<S>(scale)),
+                                             in.x, out.grad);
   }
 
  private:

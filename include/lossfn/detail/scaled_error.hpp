@@ -26,15 +26,17 @@ struct RmseScaledError {
   static constexpr bool sums = false;
   static constexpr bool negative_terms = false;
   accumulator_t<S> factor;
+  S weight_multiplier = S(1);  ///< Weighted: the power of two the weights are read times (WeightsView)
   template <bool Write, class A, class In, class Out>
   EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
     using Acc = accumulator_t<S>;
     if constexpr (Write && InAccumulator && Weighted) {
-      out[0] = ((in[0] - in[1]).template cast<Acc>() * factor * in[2].template cast<Acc>()).template cast<S>();
+      out[0] = ((in[0] - in[1]).template cast<Acc>() * factor * (in[2] * weight_multiplier).template cast<Acc>())
+                   .template cast<S>();
     } else if constexpr (Write && InAccumulator) {
       out[0] = ((in[0] - in[1]).template cast<Acc>() * factor).template cast<S>();
     } else if constexpr (Write && Weighted) {
-      out[0] = (in[0] - in[1]) * static_cast<S>(factor) * in[2];
+      out[0] = (in[0] - in[1]) * static_cast<S>(factor) * (in[2] * weight_multiplier);
     } else if constexpr (Write) {
       out[0] = (in[0] - in[1]) * static_cast<S>(factor);
     }
@@ -55,6 +57,7 @@ struct RmseCurvature {
   static constexpr bool sums = false;
   static constexpr bool negative_terms = false;
   accumulator_t<S> scale, loss, factor;
+  S weight_multiplier = S(1);  ///< Weighted: the power of two the weights are read times (WeightsView)
   template <bool Write, class A, class In, class Out>
   EIGEN_ALWAYS_INLINE A step(A acc, const In& in, Out& out) const {
     if constexpr (Write) {
@@ -63,7 +66,7 @@ struct RmseCurvature {
       const auto r = e / loss;
       constexpr std::size_t h = WithGradient ? 1 : 0;
       if constexpr (Weighted) {
-        const auto w = in[2].template cast<Acc>();
+        const auto w = (in[2] * weight_multiplier).template cast<Acc>();
         out[h] = (factor * w * (Acc(1) - scale * w * r.square())).template cast<S>();
         if constexpr (WithGradient) out[0] = (e * factor * w).template cast<S>();
       } else {

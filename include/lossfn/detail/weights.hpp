@@ -5,7 +5,9 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -61,21 +63,56 @@ void check_weight_values(const char* loss, const char* function, const view_t<S>
   }
 }
 
-/// One weight per row for a row-wise kernel: w_i, or 1 for every row of a call
-/// without weights (data null), so that an unweighted call multiplies by nothing.
+/// The caller's weights as the kernels read them: their view (of the shape the
+/// caller gave) and a power of two that multiplies every one of them, 1 unless the
+/// reduction divides by summed weights that are too small to invert (see
+/// weight_multiplier).
+template <class S>
+struct WeightsView {
+  view_t<S> values;
+  S multiplier;
+};
+
+/// WeightedMean divides by the summed weights W: each derivative is w_i / W times
+/// the term's, and the loss is sum w_i l_i / W, both finite whatever W > 0. Its
+/// factor 1 / W is not: it overflows for W below 1 / max (a denormal double W; in
+/// float's kernels below 2.9e-39), and products such as slope x (1 / W) overflow
+/// long before. The weighted mean does not change when every weight (and so W) is
+/// multiplied by the same power of two, which is exact: for W below 1 / sqrt(max)
+/// the kernels read every weight times 2^k, with W 2^k in [1, 2) (k at most the
+/// largest exponent the scalar can hold), and divide by W 2^k. 1 otherwise, so a
+/// usual call reads its weights as given. Found by the fuzzer (tests/fuzz,
+/// corpus/*/finding-weightedmean-*).
+template <class S>
+S weight_multiplier(double summed_weights) {
+  using L = std::numeric_limits<S>;
+  const long double threshold = 1 / std::sqrt(static_cast<long double>(L::max()));
+  if (!(summed_weights > 0) || static_cast<long double>(summed_weights) >= threshold) return S(1);
+  int exponent = 0;
+  std::frexp(summed_weights, &exponent);  // W = f 2^exponent, f in [0.5, 1)
+  const int k = std::min(1 - exponent, L::max_exponent - 2);
+  return std::ldexp(S(1), k);
+}
+
+/// One weight per row for a row-wise kernel: w_i (times the view's multiplier), or
+/// 1 for every row of a call without weights (data null), so that an unweighted
+/// call multiplies by nothing.
 template <class S>
 struct RowWeights {
   const S* data = nullptr;
   Eigen::Index step = 0;
+  S multiplier = S(1);
 
-  /// The weights of an m x 1 view.
-  static RowWeights of(const view_t<S>& w) { return {w.data(), w.innerStride()}; }
+  /// The weights of an m x 1 view, as given (count: what WeightedMean divides by).
+  static RowWeights of(const view_t<S>& w) { return {w.data(), w.innerStride(), S(1)}; }
+  /// The weights of an m x 1 WeightsView, times its multiplier (the kernels).
+  static RowWeights of(const WeightsView<S>& w) { return {w.values.data(), w.values.innerStride(), w.multiplier}; }
   bool given() const { return data != nullptr; }
-  S operator()(Eigen::Index row) const { return data[row * step]; }
+  S operator()(Eigen::Index row) const { return data[row * step] * multiplier; }
   /// u x w_row (u itself without weights).
   template <class U>
   U times(U u, Eigen::Index row) const {
-    return data == nullptr ? u : u * static_cast<U>(data[row * step]);
+    return data == nullptr ? u : u * static_cast<U>((*this)(row));
   }
 };
 
