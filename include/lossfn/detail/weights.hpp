@@ -51,11 +51,41 @@ void check_weights_shape(const char* loss, const char* function, bool per_entry,
                                       ": weights must be finite and >= 0");
 }
 
-/// Every weight finite and >= 0; else std::out_of_range naming its row, column and value.
+/// Whether every entry of x is finite and >= 0, in one vectorised read: the
+/// smallest entry and the sum of x x 0 (NaN as soon as one entry is NaN or
+/// infinite), per chunk of at most 4096 entries so that both reductions read it
+/// from L1. (The per-entry test with its branch cost more than a pass over memory:
+/// 3.5 ms for 1e7 float weights, as much as the weighted kernel itself.)
+template <class X>
+bool all_finite_nonnegative(const X& x) {
+  using S = typename X::Scalar;
+  constexpr Eigen::Index chunk = 4096;
+  for (Eigen::Index start = 0; start < x.size(); start += chunk) {
+    const auto part = x.segment(start, std::min(chunk, x.size() - start));
+    const S poison = (part * S(0)).sum();
+    if (!(part.minCoeff() >= S(0)) || !(poison == S(0))) return false;
+  }
+  return true;
+}
+
+/// Every weight finite and >= 0; else std::out_of_range naming its row, column and
+/// value (the first bad one in storage order).
 template <class S>
 void check_weight_values(const char* loss, const char* function, const view_t<S>& w) {
-  for (Eigen::Index j = 0; j < w.cols(); ++j) {
-    for (Eigen::Index i = 0; i < w.rows(); ++i) {
+  using Column = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>;
+  const Eigen::Index rows = w.rows(), cols = w.cols();
+  if (w.size() == 0) return;
+  bool ok = true;
+  if (w.innerStride() == 1 && (cols == 1 || w.outerStride() == rows)) {
+    ok = all_finite_nonnegative(Column(w.data(), w.size()));  // column-major, contiguous
+  } else if (w.outerStride() == 1 && (rows == 1 || w.innerStride() == cols)) {
+    ok = all_finite_nonnegative(Column(w.data(), w.size()));  // row-major, contiguous
+  } else {
+    for (Eigen::Index j = 0; j < cols && ok; ++j) ok = all_finite_nonnegative(w.col(j));
+  }
+  if (ok) return;
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    for (Eigen::Index i = 0; i < rows; ++i) {
       const S v = w(i, j);
       // !(v >= 0) also catches NaN
       if (!(v >= S(0)) || !std::isfinite(v)) raise_weight(loss, function, i, j, static_cast<double>(v));
