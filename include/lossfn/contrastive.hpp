@@ -391,7 +391,7 @@ class Contrastive {
   }
   /// Every label exactly 0 or 1 (else std::out_of_range naming the row and the value).
   template <class In, class V>
-  static double count(const char* function, const In& in, const detail::view_t<V>* weights) {
+  static double count(const char* function, const In& in, const detail::WeightsView<V>* weights) {
     for (Eigen::Index i = 0; i < in.row.rows(); ++i) {
       const auto v = in.row.coeff(i);
       using Y = std::decay_t<decltype(v)>;
@@ -401,7 +401,8 @@ class Contrastive {
                                                     " (expected 0 = similar pair or 1 = dissimilar pair)");
       }
     }
-    return weights == nullptr ? static_cast<double>(in.x1.rows()) : weights->template cast<double>().sum();
+    if (weights == nullptr) return static_cast<double>(in.x1.rows());
+    return (weights->values * weights->multiplier).template cast<double>().sum();
   }
   template <class G>
   static auto output_view(G& out) {

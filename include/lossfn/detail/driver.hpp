@@ -93,10 +93,11 @@ std::tuple<const Eigen::DenseBase<G>&...> outputs(const Eigen::DenseBase<G>&... 
 ///       the compile-time and shape checks of its arguments
 ///   auto inputs(const operand_t<A>&... ops) const
 ///       the views its kernel reads (ops live for the whole call)
-///   double count(const char* function, const In& in, const view_t<S>* weights) const
+///   double count(const char* function, const In& in, const WeightsView<S>* weights) const
 ///       the O(m) checks that read values (labels, class indices), and what Mean
-///       divides by (weights null) or WeightedMean divides by (the weights given:
-///       their sum over the counted terms); 0 makes the loss and every derivative 0
+///       divides by (weights null) or WeightedMean divides by (the weights given,
+///       each times weights->multiplier: their sum over the counted terms); 0 makes
+///       the loss and every derivative 0
 ///   static auto output_view(G& out), static auto upstream_view(const U& upstream)
 ///       the views of its outputs (gradients, Hessian diagonals, None's terms) and of
 ///       None's upstream
@@ -205,7 +206,15 @@ struct Driver {
     using Acc = accumulator_t<scalar_t<first_t<A...>>>;
     checks<Loss>(loss, "denominator", weights, args...);
     return with_inputs(
-        loss, "denominator", weights, [](const auto&, double count, const auto&) { return static_cast<Acc>(count); },
+        loss, "denominator", weights,
+        [](const auto&, double count, const auto& w) {
+          // the count of the weights as given: undo a tiny-weights multiplier (a power of two, exact)
+          if constexpr (std::is_same<std::decay_t<decltype(w)>, Skip>::value) {
+            return static_cast<Acc>(count);
+          } else {
+            return static_cast<Acc>(count) / static_cast<Acc>(w.multiplier);
+          }
+        },
         args...);
   }
 
@@ -231,18 +240,14 @@ struct Driver {
 
   /// Mean's factor: 1 / count, and 0 when nothing counts (CrossEntropy with every
   /// sample ignored: loss 0, gradient 0); Sum's: 1.
-  /// WeightedMean's, with weights read times a power of two (WeightsView): 1 / (count
-  /// x that power).
+  /// WeightedMean's count is of the weights times their multiplier (WeightsView), as
+  /// the kernels read them.
   template <class R, class Acc, class Wv>
-  static Acc scale_for(double count, const Wv& weights) {
+  static Acc scale_for(double count, const Wv& /*weights*/) {
     if constexpr (R::divides_by_count) {
-      Acc divisor = static_cast<Acc>(count);
-      if constexpr (!std::is_same<Wv, Skip>::value) divisor *= static_cast<Acc>(weights.multiplier);
-      static_cast<void>(weights);
-      return count > 0 ? Acc(1) / divisor : Acc(0);
+      return count > 0 ? Acc(1) / static_cast<Acc>(count) : Acc(0);
     } else {
       static_cast<void>(count);
-      static_cast<void>(weights);
       return Acc(1);
     }
   }
@@ -286,16 +291,16 @@ struct Driver {
     const auto in = std::apply([&loss](const auto&... op) { return loss.inputs(op...); }, operands);
     if constexpr (std::is_same<Wt, NoWeights>::value) {
       static_cast<void>(weights);
-      return body(in, loss.count(function, in, static_cast<const view_t<S>*>(nullptr)), Skip{});
+      return body(in, loss.count(function, in, static_cast<const WeightsView<S>*>(nullptr)), Skip{});
     } else {
       using W = std::decay_t<decltype(weights.get().derived())>;
       operand_t<W> w = weights.get().derived();
       const view_t<S> w_view = view_of(w);
-      check_weight_values(Loss::name, function, w_view);
+      const S largest = check_weight_values(Loss::name, function, w_view);
       const bool by_weights = divides_by_weights<typename Loss::reduction>::value;
-      const double count = loss.count(function, in, by_weights ? &w_view : nullptr);
-      const S multiplier = by_weights ? weight_multiplier<S>(count) : S(1);
-      return body(in, count, WeightsView<S>{w_view, multiplier});
+      const WeightsView<S> weights_view{w_view, by_weights ? weight_multiplier<S>(largest) : S(1)};
+      // WeightedMean: the summed weights, each times the multiplier (1 but for tiny weights)
+      return body(in, loss.count(function, in, by_weights ? &weights_view : nullptr), weights_view);
     }
   }
 

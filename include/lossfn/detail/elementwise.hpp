@@ -482,9 +482,11 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
   /// The number of entries, or (WeightedMean) the weights summed over them (an
   /// m x 1 or 1 x d weight counted once per entry it covers).
   template <class S>
-  static double count(const char* /*function*/, const Inputs<S, 2>& in, const view_t<S>* weights) {
+  static double count(const char* /*function*/, const Inputs<S, 2>& in, const WeightsView<S>* weights) {
     if (weights == nullptr) return static_cast<double>(in.x[0].size());
-    return broadcast(*weights, in.x[0].rows(), in.x[0].cols()).template cast<double>().sum();
+    return (broadcast(weights->values, in.x[0].rows(), in.x[0].cols()) * weights->multiplier)
+        .template cast<double>()
+        .sum();
   }
   template <class G>
   static auto output_view(G& out) {

@@ -777,7 +777,7 @@ class RowwiseLoss : public PredTargetCalls<Derived, Reduction> {
                                                                                              ordered_view_of(target)};
   }
   template <class In, class S>
-  double count(const char* function, const In& in, const view_t<S>* weights) const {
+  double count(const char* function, const In& in, const WeightsView<S>* weights) const {
     return self().divisor(function, in.pred, in.target, weights ? RowWeights<S>::of(*weights) : RowWeights<S>{});
   }
   template <class G>

@@ -56,34 +56,36 @@ void check_weights_shape(const char* loss, const char* function, bool per_entry,
 /// infinite), per chunk of at most 4096 entries so that both reductions read it
 /// from L1. (The per-entry test with its branch cost more than a pass over memory:
 /// 3.5 ms for 1e7 float weights, as much as the weighted kernel itself.)
-template <class X>
-bool all_finite_nonnegative(const X& x) {
-  using S = typename X::Scalar;
+/// largest: the largest entry seen (valid when the answer is true).
+template <class X, class S>
+bool all_finite_nonnegative(const X& x, S& largest) {
   constexpr Eigen::Index chunk = 4096;
   for (Eigen::Index start = 0; start < x.size(); start += chunk) {
     const auto part = x.segment(start, std::min(chunk, x.size() - start));
     const S poison = (part * S(0)).sum();
     if (!(part.minCoeff() >= S(0)) || !(poison == S(0))) return false;
+    largest = std::max(largest, part.maxCoeff());
   }
   return true;
 }
 
 /// Every weight finite and >= 0; else std::out_of_range naming its row, column and
-/// value (the first bad one in storage order).
+/// value (the first bad one in storage order). Returns the largest weight.
 template <class S>
-void check_weight_values(const char* loss, const char* function, const view_t<S>& w) {
+S check_weight_values(const char* loss, const char* function, const view_t<S>& w) {
   using Column = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>;
   const Eigen::Index rows = w.rows(), cols = w.cols();
-  if (w.size() == 0) return;
+  S largest(0);
+  if (w.size() == 0) return largest;
   bool ok = true;
   if (w.innerStride() == 1 && (cols == 1 || w.outerStride() == rows)) {
-    ok = all_finite_nonnegative(Column(w.data(), w.size()));  // column-major, contiguous
+    ok = all_finite_nonnegative(Column(w.data(), w.size()), largest);  // column-major, contiguous
   } else if (w.outerStride() == 1 && (rows == 1 || w.innerStride() == cols)) {
-    ok = all_finite_nonnegative(Column(w.data(), w.size()));  // row-major, contiguous
+    ok = all_finite_nonnegative(Column(w.data(), w.size()), largest);  // row-major, contiguous
   } else {
-    for (Eigen::Index j = 0; j < cols && ok; ++j) ok = all_finite_nonnegative(w.col(j));
+    for (Eigen::Index j = 0; j < cols && ok; ++j) ok = all_finite_nonnegative(w.col(j), largest);
   }
-  if (ok) return;
+  if (ok) return largest;
   for (Eigen::Index j = 0; j < cols; ++j) {
     for (Eigen::Index i = 0; i < rows; ++i) {
       const S v = w(i, j);
@@ -91,6 +93,7 @@ void check_weight_values(const char* loss, const char* function, const view_t<S>
       if (!(v >= S(0)) || !std::isfinite(v)) raise_weight(loss, function, i, j, static_cast<double>(v));
     }
   }
+  return largest;  // not reached: a chunk failed, so some weight is bad
 }
 
 /// The caller's weights as the kernels read them: their view (of the shape the
@@ -106,20 +109,21 @@ struct WeightsView {
 /// WeightedMean divides by the summed weights W: each derivative is w_i / W times
 /// the term's, and the loss is sum w_i l_i / W, both finite whatever W > 0. Its
 /// factor 1 / W is not: it overflows for W below 1 / max (a denormal double W; in
-/// float's kernels below 2.9e-39), and products such as slope x (1 / W) overflow
-/// long before. The weighted mean does not change when every weight (and so W) is
-/// multiplied by the same power of two, which is exact: for W below 1 / sqrt(max)
-/// the kernels read every weight times 2^k, with W 2^k in [1, 2) (k at most the
-/// largest exponent the scalar can hold), and divide by W 2^k. 1 otherwise, so a
+/// float's kernels below 2.9e-39), products such as slope x (1 / W) overflow long
+/// before, and W itself (products of denormal weights and class weights) rounds. The
+/// weighted mean does not change when every weight (and so W) is multiplied by the
+/// same power of two, which is exact: when the largest weight is below 1 / sqrt(max),
+/// the count and the kernels read every weight times 2^k, the largest then in
+/// [1, 2) (k at most the largest exponent the scalar can hold). 1 otherwise, so a
 /// usual call reads its weights as given. Found by the fuzzer (tests/fuzz,
 /// corpus/*/finding-weightedmean-*).
 template <class S>
-S weight_multiplier(double summed_weights) {
+S weight_multiplier(S largest_weight) {
   using L = std::numeric_limits<S>;
   const long double threshold = 1 / std::sqrt(static_cast<long double>(L::max()));
-  if (!(summed_weights > 0) || static_cast<long double>(summed_weights) >= threshold) return S(1);
+  if (!(largest_weight > 0) || static_cast<long double>(largest_weight) >= threshold) return S(1);
   int exponent = 0;
-  std::frexp(summed_weights, &exponent);  // W = f 2^exponent, f in [0.5, 1)
+  std::frexp(largest_weight, &exponent);  // w = f 2^exponent, f in [0.5, 1)
   const int k = std::min(1 - exponent, L::max_exponent - 2);
   return std::ldexp(S(1), k);
 }
@@ -133,9 +137,7 @@ struct RowWeights {
   Eigen::Index step = 0;
   S multiplier = S(1);
 
-  /// The weights of an m x 1 view, as given (count: what WeightedMean divides by).
-  static RowWeights of(const view_t<S>& w) { return {w.data(), w.innerStride(), S(1)}; }
-  /// The weights of an m x 1 WeightsView, times its multiplier (the kernels).
+  /// The weights of an m x 1 WeightsView, times its multiplier.
   static RowWeights of(const WeightsView<S>& w) { return {w.values.data(), w.values.innerStride(), w.multiplier}; }
   bool given() const { return data != nullptr; }
   S operator()(Eigen::Index row) const { return data[row * step] * multiplier; }
