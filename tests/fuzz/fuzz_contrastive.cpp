@@ -88,9 +88,9 @@ void weighted_calls(FuzzedDataProvider& in, const Make& make, const X& x1, const
   const DrawnWeights<T> w = draw_weights<T>(in, m, d, false);
   const unsigned errors = call_errors | w.errors;
   // weights <= 10 (x None's upstream <= 1e4) keep the finite domain's losses
-  // (<= (2 x 1e4 x sqrt 5 + margin)^2) and gradients (cosine: <= 1e30) finite in float
-  // (not WeightedMean with a weight below 1e-300: see DrawnWeights::tiny)
-  const bool finite = finite_domain && w.bounded;  // tiny weights too: detail::weight_multiplier
+  // (<= (2 x 1e4 x sqrt 5 + margin)^2) and gradients (cosine: <= 1e30) finite in float,
+  // WeightedMean with tiny weights included (detail::weight_multiplier)
+  const bool finite = finite_domain && w.bounded;
   note("weighted section: reduction %s, weights %s, expected errors %u, finite %d\n",
        std::is_same<R, lossfn::WeightedMean>::value ? "WeightedMean"
        : R::reduces                                 ? "Sum/Mean"
