@@ -16,5 +16,11 @@
 // classification and distributions
 #include "cross_entropy.hpp"
 #include "kl_divergence.hpp"
+// binary
+#include "binary_cross_entropy.hpp"
+#include "hinge.hpp"
+#include "sigmoid_focal.hpp"
+#include "soft_margin.hpp"
+#include "squared_hinge.hpp"
 // metric learning
 #include "contrastive.hpp"

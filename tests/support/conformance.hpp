@@ -127,9 +127,9 @@ namespace conformance_detail {
 
 /// Every call-time error of an elementwise loss under Sum or Mean.
 template <class Loss>
-void elementwise_errors(const Loss& loss, const std::string& name) {
+void elementwise_errors(const Loss& loss, const std::string& name, const ArrayCM& pred, const ArrayCM& target) {
   CAPTURE(name);
-  const ArrayCM pred = values(3, 2, 0.5), target = values(3, 2, -1.0), wrong = values(2, 3, 0.0);
+  const ArrayCM wrong = values(2, 3, 0.0);
 
   {  // target of the wrong shape: a Map, a row-major Map and a resizable gradient stay as they were
     Buffer buffer;
@@ -526,6 +526,15 @@ void failing_threads_at(const Loss& shared) {
 
 // ---- the batteries ---------------------------------------------------------------
 
+/// Whether an elementwise entry gives its own smooth operands for the battery,
+///   template <class Plain> static std::pair<Plain, Plain> battery_pair(rows, cols, seed, const Options&)
+/// (a loss whose targets are restricted or whose kinks are not in pred - target:
+/// BinaryCrossEntropy, Hinge...); else smooth_pair with the entry's near_kink(e).
+template <class Entry, class = void>
+struct has_battery_pair : std::false_type {};
+template <class Entry>
+struct has_battery_pair<Entry, std::void_t<decltype(&Entry::template battery_pair<ArrayCM>)>> : std::true_type {};
+
 /// Finite differences and the rest of run_elementwise_battery, at variants(..)[0]
 /// (Elementwise losses; row-wise and pair losses check gradients in their own file).
 template <class Entry>
@@ -533,8 +542,37 @@ void check_gradients() {
   static_assert(Entry::shape == CallShape::Elementwise, "check_gradients: elementwise losses only");
   const auto variant = Entry::variants(1).front();
   const auto make = [&](auto reduction) { return Entry::make(reduction, variant.options); };
-  const auto near_kink = [&](double e) { return Entry::near_kink(e, variant.options); };
-  run_elementwise_battery<Entry::terms>(Entry::name, make, near_kink);
+  const auto pairs = [&](auto tag, Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+    using Plain = typename decltype(tag)::type;
+    if constexpr (has_battery_pair<Entry>::value) {
+      return Entry::template battery_pair<Plain>(rows, cols, seed, variant.options);
+    } else {
+      const auto near_kink = [&](double e) { return Entry::near_kink(e, variant.options); };
+      return smooth_pair<Plain>(rows, cols, seed, near_kink);
+    }
+  };
+  run_elementwise_battery<Entry::terms>(Entry::name, make, pairs);
+}
+
+/// Finite differences of gradients and Hessian diagonals (every reduction, both
+/// storage orders, two shapes) at every variant of an elementwise entry that gives
+/// its own battery_pair (check_gradients covers variants(..)[0] in depth).
+template <class Entry>
+void check_gradients_every_variant() {
+  static_assert(has_battery_pair<Entry>::value, "check_gradients_every_variant: entries with battery_pair");
+  const Eigen::Index shapes[][2] = {{5, 4}, {3, 7}};
+  unsigned seed = 301;
+  for (const auto& shape : shapes) {
+    for (const auto& variant : Entry::variants(shape[1])) {
+      const std::string label = std::string(Entry::name) + ", " + variant.name;
+      const auto make = [&](auto reduction) { return Entry::make(reduction, variant.options); };
+      const auto pairs = [&](auto tag, Eigen::Index rows, Eigen::Index cols, unsigned s) {
+        return Entry::template battery_pair<typename decltype(tag)::type>(rows, cols, s, variant.options);
+      };
+      check_gradients<Entry::terms, ArrayCM>(label, make, pairs, shape[0], shape[1], seed++);
+      check_gradients<Entry::terms, ArrayRM>(label, make, pairs, shape[0], shape[1], seed++);
+    }
+  }
 }
 
 /// The strong guarantee of DESIGN.md: every check of a call runs before the call
@@ -544,13 +582,15 @@ void check_gradients() {
 template <class Entry>
 void check_strong_guarantee() {
   using namespace conformance_detail;
-  for (const auto& variant : Entry::variants(4)) {
+  // the elementwise operands below are 3 x 2 (a per-column option has 2 entries)
+  for (const auto& variant : Entry::variants(Entry::shape == CallShape::Elementwise ? 2 : 4)) {
     const std::string label = std::string(Entry::name) + ", " + variant.name;
     const auto mean = Entry::make(lossfn::Mean{}, variant.options);
     const auto sum = Entry::make(lossfn::Sum{}, variant.options);
     if constexpr (Entry::shape == CallShape::Elementwise) {
-      elementwise_errors(mean, label + ", Mean");
-      elementwise_errors(sum, label + ", Sum");
+      const auto ops = Entry::template operands<ArrayCM>(3, 2, 41, TargetForm::Dense);
+      elementwise_errors(mean, label + ", Mean", ops.a, ops.b);
+      elementwise_errors(sum, label + ", Sum", ops.a, ops.b);
     } else if constexpr (Entry::shape == CallShape::Rowwise) {
       rowwise_errors<index_targets<Entry>::value>(mean, variant.target, label + ", Mean");
       rowwise_errors<index_targets<Entry>::value>(sum, variant.target, label + ", Sum");
