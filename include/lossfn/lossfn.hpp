@@ -16,5 +16,7 @@
 // classification and distributions
 #include "cross_entropy.hpp"
 #include "kl_divergence.hpp"
+#include "multi_margin.hpp"
+#include "multilabel_soft_margin.hpp"
 // metric learning
 #include "contrastive.hpp"
