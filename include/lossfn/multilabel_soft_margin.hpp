@@ -104,9 +104,14 @@ class MultiLabelSoftMargin : public detail::RowwiseLoss<MultiLabelSoftMargin<Red
   }
 
   /// The row sink's kernel (see detail::RowwiseLoss): per row, the loss to
-  /// rows.record and, times rows.multiplier(i) (the reduction's scale or None's
-  /// upstream, times the row's weight), the gradient and Hessian diagonal. Math in
-  /// the accumulation type. grad and hess are NoGrad* (nullptr) when not wanted.
+  /// rows.record and, times u = rows.multiplier(i) / C (the reduction's scale or
+  /// None's upstream, times the row's weight), the gradient and Hessian diagonal.
+  /// Vectorised in pred's scalar type over pieces that follow the storage order
+  /// (row-major: pieces of a row; column-major: a column's piece of a block of rows,
+  /// the rows' sums kept beside it), sums in the accumulation type. With
+  /// e = exp(-|x|) and r = 1 / (1 + e): sigmoid(x) = r exp(min(x, 0)) (no select,
+  /// no cancellation at x << 0) and sigmoid (1 - sigmoid) = e r^2. grad and hess are
+  /// NoGrad* (nullptr) when not wanted.
   template <class Z, class T, class Grad, class Rows, class Hess = detail::NoGrad>
   void kernel(const Z& z, const T& target, Grad* grad, Rows& rows, Hess* hess = nullptr) const {
     using S = detail::scalar_t<Z>;
@@ -114,29 +119,85 @@ class MultiLabelSoftMargin : public detail::RowwiseLoss<MultiLabelSoftMargin<Red
     constexpr bool want_grad = !std::is_same<Grad, detail::NoGrad>::value;
     constexpr bool want_hess = !std::is_same<Hess, detail::NoGrad>::value;
     const Eigen::ArrayXd& w = options_.class_weights;
-    const Eigen::Index classes = z.cols();
+    const bool weighted = w.size() != 0;
+    const Eigen::Index m = z.rows(), classes = z.cols();
     const A inv_c = A(1) / static_cast<A>(classes);
-    for (Eigen::Index i = 0; i < z.rows(); ++i) {
-      const A u = static_cast<A>(rows.multiplier(i)) * inv_c;
-      A total(0);
-      for (Eigen::Index c = 0; c < classes; ++c) {
-        using std::abs;
-        using std::exp;
-        using std::log1p;
-        const A x = static_cast<A>(z(i, c)), y = static_cast<A>(target(i, c));
-        const A wc = w.size() == 0 ? A(1) : static_cast<A>(w(c));
-        const A e = exp(-abs(x));  // in (0, 1]: neither overflows
-        total += wc * (std::max(x, A(0)) - x * y + log1p(e));
-        if constexpr (want_grad || want_hess) {
-          const A inv = A(1) / (A(1) + e);
-          if constexpr (want_grad) {
-            const A s = x >= 0 ? inv : e * inv;  // sigmoid(x)
-            (*grad)(i, c) = static_cast<S>(u * wc * (s - y));
+    // one piece: x, y its logits and targets, wv its class weights, uv its multiplier
+    // u / C (row mode: a scalar; column mode: one per row), e and r stack buffers;
+    // returns the weighted terms w BCE(x, y) as an expression over e and r
+    const auto piece = [&](const auto& x, const auto& y, const auto& wv, const auto& uv, auto&& g, auto&& h, auto& e,
+                           auto& r) {
+      e = (-x.abs()).exp();  // in (0, 1]: neither overflows
+      r = S(1) / (S(1) + e);
+      // sigmoid(x) = r max(e, [x >= 0]) (r for x >= 0, e r below), [x >= 0] = min(sign x + 1, 1)
+      if constexpr (want_grad) detail::assign(g, (uv * wv) * (r * e.max((x.sign() + S(1)).min(S(1))) - y));
+      if constexpr (want_hess) detail::assign(h, (uv * wv) * (e * r * r));
+      static_cast<void>(g);
+      static_cast<void>(h);
+      static_cast<void>(uv);
+      // log1p(e) as log(1 + e) - ((1 + e) - 1 - e) / (1 + e): the rounding of 1 + e
+      // corrected to first order (vectorised in float and double, unlike log1p)
+      return wv * (x.max(S(0)) - x * y + ((S(1) + e).log() - (((S(1) + e) - S(1)) - e) * r));
+    };
+    if constexpr (bool(Z::IsRowMajor)) {
+      using Piece = Eigen::Array<S, 1, Eigen::Dynamic, Eigen::RowMajor, 1, detail::kRowPiece>;
+      Piece e, r;
+      detail::NoGrad none;
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const S u = static_cast<S>(static_cast<A>(rows.multiplier(i)) * inv_c);
+        detail::RowSums<S, A> total(1);
+        for (Eigen::Index start = 0; start < classes; start += detail::kRowPiece) {
+          const Eigen::Index n = std::min(detail::kRowPiece, classes - start);
+          const auto x = z.row(i).segment(start, n);
+          const auto y = target.row(i).segment(start, n);
+          const auto run = [&](auto&& g, auto&& h) {
+            if (weighted) {
+              const auto wv = w.segment(start, n).transpose().template cast<S>();
+              total.add(piece(x, y, wv, u, g, h, e, r));
+            } else {
+              total.add(piece(x, y, S(1), u, g, h, e, r));
+            }
+          };
+          if constexpr (want_grad && want_hess) {
+            run(grad->row(i).segment(start, n), hess->row(i).segment(start, n));
+          } else if constexpr (want_grad) {
+            run(grad->row(i).segment(start, n), none);
+          } else if constexpr (want_hess) {
+            run(none, hess->row(i).segment(start, n));
+          } else {
+            run(none, none);
           }
-          if constexpr (want_hess) (*hess)(i, c) = static_cast<S>(u * wc * (e * inv * inv));  // s (1 - s)
         }
+        rows.record(i, total.totals() * inv_c);
       }
-      rows.record(i, total * inv_c);
+    } else {
+      constexpr Eigen::Index block = detail::kRowBlock<S>;
+      using Column = detail::row_values<S>;
+      Column e, r, u;
+      detail::NoGrad none;
+      for (Eigen::Index r0 = 0; r0 < m; r0 += block) {
+        const Eigen::Index n = std::min(block, m - r0);
+        u.resize(n);
+        for (Eigen::Index j = 0; j < n; ++j) u(j) = static_cast<S>(static_cast<A>(rows.multiplier(r0 + j)) * inv_c);
+        detail::RowSums<Column, A> total(n);  // column pieces summed in S, moved into A every few columns
+        for (Eigen::Index c = 0; c < classes; ++c) {
+          const auto x = z.block(r0, c, n, 1);
+          const auto y = target.block(r0, c, n, 1);
+          const S wc = weighted ? static_cast<S>(w(c)) : S(1);
+          const auto run = [&](auto&& g, auto&& h) { total.add(piece(x, y, wc, u, g, h, e, r)); };
+          if constexpr (want_grad && want_hess) {
+            run(grad->block(r0, c, n, 1), hess->block(r0, c, n, 1));
+          } else if constexpr (want_grad) {
+            run(grad->block(r0, c, n, 1), none);
+          } else if constexpr (want_hess) {
+            run(none, hess->block(r0, c, n, 1));
+          } else {
+            run(none, none);
+          }
+        }
+        const auto& totals = total.totals();
+        for (Eigen::Index j = 0; j < n; ++j) rows.record(r0 + j, totals(j) * inv_c);
+      }
     }
   }
 
