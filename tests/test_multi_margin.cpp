@@ -289,3 +289,28 @@ TEST_CASE("MultiMargin: bad options and bad targets raise the contract's errors,
   lossfn_test::expect_untouched<lossfn::shape_error>(
       [&](auto&& g) { return loss.forward_backward(x, good, lossfn::weights(Eigen::ArrayXd::Ones(2)), g); }, 3, 4);
 }
+
+TEST_CASE("MultiMargin: a score of -inf is inactive, +inf and NaN propagate (both storage orders)") {
+  const auto check = [](auto plain) {
+    using Plain = decltype(plain);
+    const Eigen::ArrayXi y = Eigen::ArrayXi::Zero(1);
+    for (const int p : {1, 2}) {
+      CAPTURE(p, Plain::IsRowMajor);
+      const MultiMargin<lossfn::Sum> loss(p);
+      Plain x(1, 3), g(1, 3), h(1, 3);
+      x << 0.5, -std::numeric_limits<double>::infinity(), 0.2;  // a masked class: h = 0
+      CHECK(loss.forward_backward_hessian(x, y, g, h) == Approx(p == 1 ? 0.7 / 3 : 0.49 / 3).epsilon(1e-15));
+      CHECK(g.allFinite());
+      CHECK(g(0, 1) == 0);
+      x(0, 1) = std::numeric_limits<double>::infinity();
+      CHECK(std::isinf(loss.forward(x, y)));
+      x(0, 1) = std::nan("");
+      CHECK(std::isnan(loss.forward_backward(x, y, g)));
+      CHECK(std::isnan(g(0, 1)));
+      CHECK(std::isnan(g(0, 0)));
+      CHECK(g(0, 2) == Approx(p == 1 ? 1.0 / 3 : 2 * 0.7 / 3).epsilon(1e-15));
+    }
+  };
+  check(RowsCM());
+  check(RowsRM());
+}

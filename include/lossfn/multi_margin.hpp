@@ -4,6 +4,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -121,6 +122,10 @@ class MultiMargin : public detail::RowwiseLoss<MultiMargin<Reduction>, Reduction
     const bool squared = options_.p == 2;
     const A margin = static_cast<A>(options_.margin);
     const A inv_c = A(1) / static_cast<A>(classes);
+    if constexpr (!bool(Z::IsRowMajor)) {
+      column_major_kernel(z, target, grad, rows, hess);
+      return;
+    }
     for (Eigen::Index i = 0; i < z.rows(); ++i) {
       const auto y = static_cast<Eigen::Index>(target(i, 0));
       const A wy = w.size() == 0 ? A(1) : static_cast<A>(w(y));
@@ -149,6 +154,76 @@ class MultiMargin : public detail::RowwiseLoss<MultiMargin<Reduction>, Reduction
       if constexpr (want_grad) (*grad)(i, y) = static_cast<S>(-slope_y);
       if constexpr (want_hess) (*hess)(i, y) = static_cast<S>(squared ? 2 * u * static_cast<A>(active) : A(0));
       rows.record(i, wy * total * inv_c);
+    }
+  }
+
+  /// The kernel over a column-major pred: a block of rows at a time, one contiguous
+  /// column piece at a time (vectorised over the block's rows), with per row
+  /// h = max(margin - x_y + x_c, 0) x [c != y] ([c != y] = min(|y - c|, 1)), the
+  /// active indicator [h > 0] = sign h (NaN for a NaN h), and the sums that the
+  /// target's entries take once the block's columns are done. The same values as the
+  /// row-major loop above, in pred's scalar type with sums in the accumulation type.
+  template <class Z, class T, class Grad, class Rows, class Hess>
+  void column_major_kernel(const Z& z, const T& target, Grad* grad, Rows& rows, Hess* hess) const {
+    using S = detail::scalar_t<Z>;
+    using A = detail::accumulator_t<S>;
+    using Column = detail::row_values<S>;
+    constexpr bool want_grad = !std::is_same<Grad, detail::NoGrad>::value;
+    constexpr bool want_hess = !std::is_same<Hess, detail::NoGrad>::value;
+    constexpr Eigen::Index block = detail::kRowBlock<S>;
+    const Eigen::ArrayXd& w = options_.class_weights;
+    const Eigen::Index m = z.rows(), classes = z.cols();
+    const bool squared = options_.p == 2;
+    const A inv_c = A(1) / static_cast<A>(classes);
+    Column u, base, label, h, step;
+    detail::row_values<A, S> wy;
+    for (Eigen::Index r0 = 0; r0 < m; r0 += block) {
+      const Eigen::Index n = std::min(block, m - r0);
+      u.resize(n);
+      base.resize(n);
+      label.resize(n);
+      wy.resize(n);
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const auto y = static_cast<Eigen::Index>(target(r0 + j, 0));
+        wy(j) = w.size() == 0 ? A(1) : static_cast<A>(w(y));
+        u(j) = static_cast<S>(static_cast<A>(rows.multiplier(r0 + j)) * inv_c * wy(j));
+        base(j) = static_cast<S>(static_cast<A>(options_.margin) - static_cast<A>(z(r0 + j, y)));
+        label(j) = static_cast<S>(y);
+      }
+      detail::RowSums<Column, A> total(n), slope(n), active(n);
+      for (Eigen::Index c = 0; c < classes; ++c) {
+        // Eigen 3.4's max keeps a NaN operand (packet and scalar paths alike) and sign(NaN) is NaN
+        h = (base + z.block(r0, c, n, 1)).max(S(0)) * (label - static_cast<S>(c)).abs().min(S(1));
+        step = h.sign();  // 1 where active, 0 at and past the hinge and at y, NaN for NaN
+        total.add(squared ? (h * h).eval() : h);
+        if constexpr (want_grad) {
+          auto g = grad->block(r0, c, n, 1);
+          if (squared) {
+            detail::assign(g, (S(2) * u) * h);
+          } else {
+            detail::assign(g, u * step);
+          }
+          slope.add(g);
+        }
+        if constexpr (want_hess) {
+          auto hc = hess->block(r0, c, n, 1);
+          if (squared) {
+            detail::assign(hc, (S(2) * u) * step);
+          } else {
+            hc.setZero();
+          }
+          active.add(step);
+        }
+      }
+      const auto& totals = total.totals();
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const auto y = static_cast<Eigen::Index>(target(r0 + j, 0));
+        if constexpr (want_grad) (*grad)(r0 + j, y) = static_cast<S>(-slope.totals()(j));
+        if constexpr (want_hess) {
+          (*hess)(r0 + j, y) = squared ? static_cast<S>(A(2) * static_cast<A>(u(j)) * active.totals()(j)) : S(0);
+        }
+        rows.record(r0 + j, wy(j) * totals(j) * inv_c);
+      }
     }
   }
 
