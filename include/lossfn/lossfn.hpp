@@ -22,5 +22,8 @@
 #include "sigmoid_focal.hpp"
 #include "soft_margin.hpp"
 #include "squared_hinge.hpp"
+// multi-class and multi-label margins
+#include "multi_margin.hpp"
+#include "multilabel_soft_margin.hpp"
 // metric learning
 #include "contrastive.hpp"

@@ -190,13 +190,13 @@ void elementwise_errors(const Loss& loss, const std::string& name, const ArrayCM
 /// gradient shapes, Mean over no sample. Loss-specific errors (bad class
 /// indices, option checks at the call) are provoked in the loss's own file with
 /// expect_untouched.
-template <bool IndexTargets, class Loss>
+template <bool IndexTargets, class Loss, bool DenseTargets = true>
 void rowwise_errors(const Loss& loss, TargetForm form, const std::string& name) {
   CAPTURE(name);
   static_cast<void>(form);
   const ArrayCM pred = values(3, 4, -0.75);
   [[maybe_unused]] const Eigen::ArrayXi good_index = Eigen::ArrayXi::Zero(3);
-  const ArrayCM good_dense = ArrayCM::Constant(3, 4, 0.25);
+  [[maybe_unused]] const ArrayCM good_dense = ArrayCM::Constant(3, 4, 0.25);
   {  // forward_backward_hessian: a bad target or a bad Hessian output writes neither output
     const auto fbh_untouched = [&](const auto& good, const auto& bad) {
       Buffer grads, hessians;
@@ -219,7 +219,9 @@ void rowwise_errors(const Loss& loss, TargetForm form, const std::string& name) 
         done = true;
       }
     }
-    if (!done) fbh_untouched(good_dense, ArrayCM::Constant(4, 3, 0.25).eval());
+    if constexpr (DenseTargets) {
+      if (!done) fbh_untouched(good_dense, ArrayCM::Constant(4, 3, 0.25).eval());
+    }
   }
   if constexpr (IndexTargets) {
     if (form == TargetForm::Index) {
@@ -244,7 +246,7 @@ void rowwise_errors(const Loss& loss, TargetForm form, const std::string& name) 
       return;
     }
   }
-  {
+  if constexpr (DenseTargets) {
     // dense targets of the wrong shape (both transposed and one class short)
     const ArrayCM wrong = ArrayCM::Constant(4, 3, 0.25), narrow = ArrayCM::Constant(3, 3, 1.0 / 3);
     expect_untouched<lossfn::shape_error>([&](auto&& g) { return loss.forward_backward(pred, wrong, g); }, 3, 4);
@@ -412,7 +414,7 @@ void no_allocation_at(const typename Entry::Options& options, TargetForm form, c
                       [&](const char* view, const auto& p, const auto&, auto&& g) { run(view, p, ops.labels, g); });
         weighted(ops.labels);
       }
-    } else {
+    } else if constexpr (dense_targets<Entry>::value) {
       for_each_view(ops.a, ops.b, run);
       weighted(ops.b);
     }
@@ -478,6 +480,8 @@ void threads_at(const Loss& shared, TargetForm form) {
       std::vector<double> out = flatten(shared.forward_backward(ops.a, ops.b, ops.labels, grad, g2), grad);
       append(out, g2);
       return out;
+    } else if constexpr (!dense_targets<Entry>::value) {
+      return flatten(shared.forward_backward(ops.a, ops.labels, grad), grad);
     } else if constexpr (index_targets<Entry>::value) {
       const double loss = form == TargetForm::Index ? shared.forward_backward(ops.a, ops.labels, grad)
                                                     : shared.forward_backward(ops.a, ops.b, grad);
@@ -505,6 +509,8 @@ void failing_threads_at(const Loss& shared) {
     try {
       if constexpr (Entry::shape == CallShape::Pair) {
         shared.forward_backward(pred, wrong, labels, grad, g2);
+      } else if constexpr (!dense_targets<Entry>::value) {
+        shared.forward_backward(pred, labels.head(2), grad);  // class indices of the wrong length
       } else {
         shared.forward_backward(pred, wrong, grad);
       }
@@ -592,8 +598,9 @@ void check_strong_guarantee() {
       elementwise_errors(mean, label + ", Mean", ops.a, ops.b);
       elementwise_errors(sum, label + ", Sum", ops.a, ops.b);
     } else if constexpr (Entry::shape == CallShape::Rowwise) {
-      rowwise_errors<index_targets<Entry>::value>(mean, variant.target, label + ", Mean");
-      rowwise_errors<index_targets<Entry>::value>(sum, variant.target, label + ", Sum");
+      constexpr bool index = index_targets<Entry>::value, dense = dense_targets<Entry>::value;
+      rowwise_errors<index, decltype(mean), dense>(mean, variant.target, label + ", Mean");
+      rowwise_errors<index, decltype(sum), dense>(sum, variant.target, label + ", Sum");
     } else {
       pair_errors(mean, label + ", Mean");
       pair_errors(sum, label + ", Sum");
@@ -650,10 +657,14 @@ double shard_forward_backward(const Loss& loss, const Operands<Plain>& ops, Targ
   } else {
     static_cast<void>(g2);
     if constexpr (index_targets<Entry>::value) {
-      if (form == TargetForm::Index)
+      if (!dense_targets<Entry>::value || form == TargetForm::Index)
         return static_cast<double>(loss.forward_backward(a, ops.labels.segment(first, count), out1));
     }
-    return static_cast<double>(loss.forward_backward(a, ops.b.middleRows(first, count), out1));
+    if constexpr (dense_targets<Entry>::value) {
+      return static_cast<double>(loss.forward_backward(a, ops.b.middleRows(first, count), out1));
+    } else {
+      return 0;  // not reached: class indices only
+    }
   }
 }
 
@@ -666,9 +677,14 @@ double shard_denominator(const Loss& mean, const Operands<Plain>& ops, TargetFor
     return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count), ops.labels.segment(first, count)));
   } else {
     if constexpr (index_targets<Entry>::value) {
-      if (form == TargetForm::Index) return static_cast<double>(mean.denominator(a, ops.labels.segment(first, count)));
+      if (!dense_targets<Entry>::value || form == TargetForm::Index)
+        return static_cast<double>(mean.denominator(a, ops.labels.segment(first, count)));
     }
-    return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count)));
+    if constexpr (dense_targets<Entry>::value) {
+      return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count)));
+    } else {
+      return 0;  // not reached: class indices only
+    }
   }
 }
 

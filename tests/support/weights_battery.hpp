@@ -57,6 +57,9 @@ template <class Entry, class Plain, class F>
 decltype(auto) call(const Operands<Plain>& ops, TargetForm form, F&& f) {
   if constexpr (Entry::shape == CallShape::Pair) {
     return f(ops.a, ops.b, ops.labels);
+  } else if constexpr (!dense_targets<Entry>::value) {
+    static_cast<void>(form);
+    return f(ops.a, ops.labels);
   } else if constexpr (index_targets<Entry>::value) {
     if (form == TargetForm::Index) return f(ops.a, ops.labels);
     return f(ops.a, ops.b);
