@@ -1,5 +1,5 @@
 // The compiled gradient passes of RMSE (its sum of squares is MSE's, in
-// elementwise.cpp).
+// mse.cpp).
 #include <lossfn/rmse.hpp>
 
 namespace lossfn {

@@ -1,0 +1,11 @@
+// The compiled elementwise kernels of MSE: every instantiation its header declares
+// extern (include/lossfn/detail/instances.hpp). One unit per loss, so that they
+// build in parallel and each stays light (the four elementwise losses in one unit
+// took over 2 GB and minutes with g++ -O2).
+#include <lossfn/mse.hpp>
+
+namespace lossfn {
+namespace detail {
+LOSSFN_DETAIL_KERNELS_MSE()
+}  // namespace detail
+}  // namespace lossfn
