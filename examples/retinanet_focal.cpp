@@ -22,8 +22,8 @@
 // 4. image 1 (no positive): its normaliser is max(1, 0) = 1, its loss finite;
 // 5. the normaliser folded into the weights (valid / (B max(1, P_b)), the whole
 //    batch in one Sum call) gives the same loss and gradient;
-// 6. what Mean and WeightedMean would divide by instead (A C and C x valid
-//    anchors), and how far their loss is from RetinaNet's.
+// 6. what Mean and WeightedMean would divide by instead (their denominator():
+//    A C and C x valid anchors), and how far their loss is from RetinaNet's.
 #include <lossfn/sigmoid_focal.hpp>
 #include <lossfn/weights.hpp>
 
@@ -197,9 +197,13 @@ int main() {
       "3. ignored anchors: gradient and Hessian rows exactly 0: %s; logits moved by 5, loss unchanged: %s  %s\n",
       ignored_zero ? "yes" : "no", ignored_inert ? "yes" : "no", verdict(ignored_zero && ignored_inert));
 
-  // 4. the image without positives
+  // 4. the image without positives: its share of the loss above is its plain Sum
   const lossfn::SigmoidFocal<lossfn::Sum> focal(focal_options());
-  const double empty_sum = focal.forward(batch[1].logits, batch[1].targets, lossfn::weights(batch[1].valid));
+  const auto plain_sum = [&focal](const Image& image) {
+    Eigen::ArrayXXd g(image.logits.rows(), kClasses), h(image.logits.rows(), kClasses);
+    return focal.forward_backward_hessian(image.logits, image.targets, lossfn::weights(image.valid), g, h);
+  };
+  const double empty_sum = plain_sum(batch[1]);
   const bool empty_ok = std::isfinite(empty_sum) && batch[1].normaliser() == 1.0;
   std::printf("4. image 1 (no positive): Sum %.6g, divided by max(1, 0) = 1, finite  %s\n", empty_sum,
               verdict(empty_ok));
@@ -217,8 +221,9 @@ int main() {
     weights.segment(row, n) = image.valid / (static_cast<double>(batch.size()) * image.normaliser());
     row += n;
   }
-  Eigen::ArrayXXd folded_grad(rows, kClasses);
-  const double folded = focal.forward_backward(logits, targets, lossfn::weights(weights), folded_grad);
+  Eigen::ArrayXXd folded_grad(rows, kClasses), folded_hess(rows, kClasses);
+  const double folded =
+      focal.forward_backward_hessian(logits, targets, lossfn::weights(weights), folded_grad, folded_hess);
   double folded_grad_error = 0;
   row = 0;
   for (std::size_t b = 0; b < batch.size(); ++b) {
@@ -233,20 +238,21 @@ int main() {
       "(both <= 1e-14)  %s\n",
       folded, folded_error, folded_grad_error, verdict(folded_error <= 1e-14 && folded_grad_error <= 1e-14));
 
-  // 6. what Mean and WeightedMean divide by, for image 0
+  // 6. what Mean and WeightedMean divide by, for image 0 (their denominator(): the
+  // number they divide the same weighted sum by)
   const Image& image = batch[0];
-  const lossfn::SigmoidFocal<lossfn::Mean> mean(focal_options());
-  const lossfn::SigmoidFocal<lossfn::WeightedMean> weighted_mean(focal_options());
-  const double sum = focal.forward(image.logits, image.targets, lossfn::weights(image.valid));
-  const double by_mean = mean.forward(image.logits, image.targets, lossfn::weights(image.valid));
-  const double by_weighted = weighted_mean.forward(image.logits, image.targets, lossfn::weights(image.valid));
+  const double sum = plain_sum(image);
+  const double by_mean = lossfn::SigmoidFocal<lossfn::Mean>(focal_options())
+                             .denominator(image.logits, image.targets, lossfn::weights(image.valid));
+  const double by_weighted = lossfn::SigmoidFocal<lossfn::WeightedMean>(focal_options())
+                                 .denominator(image.logits, image.targets, lossfn::weights(image.valid));
   const double terms = static_cast<double>(image.logits.size());
   const double valid_terms = image.valid.sum() * kClasses;
-  const bool relations = relative(by_mean * terms, sum) <= 1e-14 && relative(by_weighted * valid_terms, sum) <= 1e-14;
+  const bool relations = by_mean == terms && by_weighted == valid_terms;
   std::printf(
-      "6. image 0: Sum / max(1, P) = %.6g (RetinaNet); Mean = Sum / (A C = %.0f) = %.6g, %.1fx smaller; "
-      "WeightedMean = Sum / (C x valid anchors = %.0f) = %.6g, %.1fx smaller  %s\n",
-      sum / image.normaliser(), terms, by_mean, terms / image.normaliser(), valid_terms, by_weighted,
-      valid_terms / image.normaliser(), verdict(relations));
+      "6. image 0: Sum / max(1, P) = %.6g (RetinaNet); Mean divides by %.0f (A C): %.6g, %.1fx smaller; "
+      "WeightedMean by %.0f (C x valid anchors): %.6g, %.1fx smaller  %s\n",
+      sum / image.normaliser(), by_mean, sum / by_mean, by_mean / image.normaliser(), by_weighted, sum / by_weighted,
+      by_weighted / image.normaliser(), verdict(relations));
   return ok ? 0 : 1;
 }
