@@ -16,5 +16,14 @@
 // classification and distributions
 #include "cross_entropy.hpp"
 #include "kl_divergence.hpp"
+// binary
+#include "binary_cross_entropy.hpp"
+#include "hinge.hpp"
+#include "sigmoid_focal.hpp"
+#include "soft_margin.hpp"
+#include "squared_hinge.hpp"
+// multi-class and multi-label margins
+#include "multi_margin.hpp"
+#include "multilabel_soft_margin.hpp"
 // metric learning
 #include "contrastive.hpp"

@@ -56,33 +56,36 @@ class RMSE : public detail::ElementwiseLoss<RMSE<Reduction>, Reduction> {
 
   /// sum_i e_i^2 (weighted: sum_i w_i e_i^2): MSE<Sum>'s sweep (the same kernel
   /// instantiation as MSE's)
-  template <class S, std::size_t N>
-  Acc<S> total(const detail::Inputs<S, N>& in) const {
+  // (Each program takes the loss's kernel_math first, as ElementwiseLoss's do; RMSE's
+  // math is its own, so it is not used.)
+  template <class M, class S, std::size_t N>
+  Acc<S> total(const M&, const detail::Inputs<S, N>& in) const {
     using Squares = detail::TermOp<detail::OfError<MSE<Sum>>, S, true, detail::Emit::nothing, (N > 2)>;
     return detail::run_elementwise<Acc<S>>(Squares{{}, S(0), in.weight_multiplier}, in.x,
                                            std::array<detail::mut_view_t<S>, 0>{});
   }
-  template <class S, std::size_t N>
-  Acc<S> total_and_gradient(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
-    const Acc<S> sum = total(in);
+  template <class M, class S, std::size_t N>
+  Acc<S> total_and_gradient(const M& m, const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out,
+                            Acc<S> scale) const {
+    const Acc<S> sum = total(m, in);
     write_gradient(in, out, factor(sum, scale));
     return sum;
   }
-  template <class S, std::size_t N>
-  void gradient(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
-    total_and_gradient(in, out, scale);
+  template <class M, class S, std::size_t N>
+  void gradient(const M& m, const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+    total_and_gradient(m, in, out, scale);
   }
   /// d2L/dpred_i^2 = f w_i (1 - scale w_i (e_i / L)^2), f = scale / L (the Hessian
   /// is not diagonal: this is its diagonal); 0 when L = 0, as the gradient.
-  template <class S, std::size_t N>
-  void hessian(const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
-    detail::run_elementwise<Acc<S>>(curvature_pass<S, false, (N > 2)>(total(in), scale, in.weight_multiplier), in.x,
+  template <class M, class S, std::size_t N>
+  void hessian(const M& m, const detail::Inputs<S, N>& in, const detail::Outputs<S, 1>& out, Acc<S> scale) const {
+    detail::run_elementwise<Acc<S>>(curvature_pass<S, false, (N > 2)>(total(m, in), scale, in.weight_multiplier), in.x,
                                     out.grad);
   }
-  template <class S, std::size_t N>
-  Acc<S> total_gradient_and_hessian(const detail::Inputs<S, N>& in, const detail::Outputs<S, 2>& out,
+  template <class M, class S, std::size_t N>
+  Acc<S> total_gradient_and_hessian(const M& m, const detail::Inputs<S, N>& in, const detail::Outputs<S, 2>& out,
                                     Acc<S> scale) const {
-    const Acc<S> sum = total(in);
+    const Acc<S> sum = total(m, in);
     detail::run_elementwise<Acc<S>>(curvature_pass<S, true, (N > 2)>(sum, scale, in.weight_multiplier), in.x, out.grad);
     return sum;
   }

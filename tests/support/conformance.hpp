@@ -127,9 +127,9 @@ namespace conformance_detail {
 
 /// Every call-time error of an elementwise loss under Sum or Mean.
 template <class Loss>
-void elementwise_errors(const Loss& loss, const std::string& name) {
+void elementwise_errors(const Loss& loss, const std::string& name, const ArrayCM& pred, const ArrayCM& target) {
   CAPTURE(name);
-  const ArrayCM pred = values(3, 2, 0.5), target = values(3, 2, -1.0), wrong = values(2, 3, 0.0);
+  const ArrayCM wrong = values(2, 3, 0.0);
 
   {  // target of the wrong shape: a Map, a row-major Map and a resizable gradient stay as they were
     Buffer buffer;
@@ -190,13 +190,13 @@ void elementwise_errors(const Loss& loss, const std::string& name) {
 /// gradient shapes, Mean over no sample. Loss-specific errors (bad class
 /// indices, option checks at the call) are provoked in the loss's own file with
 /// expect_untouched.
-template <bool IndexTargets, class Loss>
+template <bool IndexTargets, class Loss, bool DenseTargets = true>
 void rowwise_errors(const Loss& loss, TargetForm form, const std::string& name) {
   CAPTURE(name);
   static_cast<void>(form);
   const ArrayCM pred = values(3, 4, -0.75);
   [[maybe_unused]] const Eigen::ArrayXi good_index = Eigen::ArrayXi::Zero(3);
-  const ArrayCM good_dense = ArrayCM::Constant(3, 4, 0.25);
+  [[maybe_unused]] const ArrayCM good_dense = ArrayCM::Constant(3, 4, 0.25);
   {  // forward_backward_hessian: a bad target or a bad Hessian output writes neither output
     const auto fbh_untouched = [&](const auto& good, const auto& bad) {
       Buffer grads, hessians;
@@ -219,7 +219,9 @@ void rowwise_errors(const Loss& loss, TargetForm form, const std::string& name) 
         done = true;
       }
     }
-    if (!done) fbh_untouched(good_dense, ArrayCM::Constant(4, 3, 0.25).eval());
+    if constexpr (DenseTargets) {
+      if (!done) fbh_untouched(good_dense, ArrayCM::Constant(4, 3, 0.25).eval());
+    }
   }
   if constexpr (IndexTargets) {
     if (form == TargetForm::Index) {
@@ -244,7 +246,7 @@ void rowwise_errors(const Loss& loss, TargetForm form, const std::string& name) 
       return;
     }
   }
-  {
+  if constexpr (DenseTargets) {
     // dense targets of the wrong shape (both transposed and one class short)
     const ArrayCM wrong = ArrayCM::Constant(4, 3, 0.25), narrow = ArrayCM::Constant(3, 3, 1.0 / 3);
     expect_untouched<lossfn::shape_error>([&](auto&& g) { return loss.forward_backward(pred, wrong, g); }, 3, 4);
@@ -412,7 +414,7 @@ void no_allocation_at(const typename Entry::Options& options, TargetForm form, c
                       [&](const char* view, const auto& p, const auto&, auto&& g) { run(view, p, ops.labels, g); });
         weighted(ops.labels);
       }
-    } else {
+    } else if constexpr (dense_targets<Entry>::value) {
       for_each_view(ops.a, ops.b, run);
       weighted(ops.b);
     }
@@ -478,6 +480,8 @@ void threads_at(const Loss& shared, TargetForm form) {
       std::vector<double> out = flatten(shared.forward_backward(ops.a, ops.b, ops.labels, grad, g2), grad);
       append(out, g2);
       return out;
+    } else if constexpr (!dense_targets<Entry>::value) {
+      return flatten(shared.forward_backward(ops.a, ops.labels, grad), grad);
     } else if constexpr (index_targets<Entry>::value) {
       const double loss = form == TargetForm::Index ? shared.forward_backward(ops.a, ops.labels, grad)
                                                     : shared.forward_backward(ops.a, ops.b, grad);
@@ -505,6 +509,8 @@ void failing_threads_at(const Loss& shared) {
     try {
       if constexpr (Entry::shape == CallShape::Pair) {
         shared.forward_backward(pred, wrong, labels, grad, g2);
+      } else if constexpr (!dense_targets<Entry>::value) {
+        shared.forward_backward(pred, labels.head(2), grad);  // class indices of the wrong length
       } else {
         shared.forward_backward(pred, wrong, grad);
       }
@@ -526,6 +532,15 @@ void failing_threads_at(const Loss& shared) {
 
 // ---- the batteries ---------------------------------------------------------------
 
+/// Whether an elementwise entry gives its own smooth operands for the battery,
+///   template <class Plain> static std::pair<Plain, Plain> battery_pair(rows, cols, seed, const Options&)
+/// (a loss whose targets are restricted or whose kinks are not in pred - target:
+/// BinaryCrossEntropy, Hinge...); else smooth_pair with the entry's near_kink(e).
+template <class Entry, class = void>
+struct has_battery_pair : std::false_type {};
+template <class Entry>
+struct has_battery_pair<Entry, std::void_t<decltype(&Entry::template battery_pair<ArrayCM>)>> : std::true_type {};
+
 /// Finite differences and the rest of run_elementwise_battery, at variants(..)[0]
 /// (Elementwise losses; row-wise and pair losses check gradients in their own file).
 template <class Entry>
@@ -533,8 +548,37 @@ void check_gradients() {
   static_assert(Entry::shape == CallShape::Elementwise, "check_gradients: elementwise losses only");
   const auto variant = Entry::variants(1).front();
   const auto make = [&](auto reduction) { return Entry::make(reduction, variant.options); };
-  const auto near_kink = [&](double e) { return Entry::near_kink(e, variant.options); };
-  run_elementwise_battery<Entry::terms>(Entry::name, make, near_kink);
+  const auto pairs = [&](auto tag, Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+    using Plain = typename decltype(tag)::type;
+    if constexpr (has_battery_pair<Entry>::value) {
+      return Entry::template battery_pair<Plain>(rows, cols, seed, variant.options);
+    } else {
+      const auto near_kink = [&](double e) { return Entry::near_kink(e, variant.options); };
+      return smooth_pair<Plain>(rows, cols, seed, near_kink);
+    }
+  };
+  run_elementwise_battery<Entry::terms>(Entry::name, make, pairs);
+}
+
+/// Finite differences of gradients and Hessian diagonals (every reduction, both
+/// storage orders, two shapes) at every variant of an elementwise entry that gives
+/// its own battery_pair (check_gradients covers variants(..)[0] in depth).
+template <class Entry>
+void check_gradients_every_variant() {
+  static_assert(has_battery_pair<Entry>::value, "check_gradients_every_variant: entries with battery_pair");
+  const Eigen::Index shapes[][2] = {{5, 4}, {3, 7}};
+  unsigned seed = 301;
+  for (const auto& shape : shapes) {
+    for (const auto& variant : Entry::variants(shape[1])) {
+      const std::string label = std::string(Entry::name) + ", " + variant.name;
+      const auto make = [&](auto reduction) { return Entry::make(reduction, variant.options); };
+      const auto pairs = [&](auto tag, Eigen::Index rows, Eigen::Index cols, unsigned s) {
+        return Entry::template battery_pair<typename decltype(tag)::type>(rows, cols, s, variant.options);
+      };
+      check_gradients<Entry::terms, ArrayCM>(label, make, pairs, shape[0], shape[1], seed++);
+      check_gradients<Entry::terms, ArrayRM>(label, make, pairs, shape[0], shape[1], seed++);
+    }
+  }
 }
 
 /// The strong guarantee of DESIGN.md: every check of a call runs before the call
@@ -544,16 +588,19 @@ void check_gradients() {
 template <class Entry>
 void check_strong_guarantee() {
   using namespace conformance_detail;
-  for (const auto& variant : Entry::variants(4)) {
+  // the elementwise operands below are 3 x 2 (a per-column option has 2 entries)
+  for (const auto& variant : Entry::variants(Entry::shape == CallShape::Elementwise ? 2 : 4)) {
     const std::string label = std::string(Entry::name) + ", " + variant.name;
     const auto mean = Entry::make(lossfn::Mean{}, variant.options);
     const auto sum = Entry::make(lossfn::Sum{}, variant.options);
     if constexpr (Entry::shape == CallShape::Elementwise) {
-      elementwise_errors(mean, label + ", Mean");
-      elementwise_errors(sum, label + ", Sum");
+      const auto ops = Entry::template operands<ArrayCM>(3, 2, 41, TargetForm::Dense);
+      elementwise_errors(mean, label + ", Mean", ops.a, ops.b);
+      elementwise_errors(sum, label + ", Sum", ops.a, ops.b);
     } else if constexpr (Entry::shape == CallShape::Rowwise) {
-      rowwise_errors<index_targets<Entry>::value>(mean, variant.target, label + ", Mean");
-      rowwise_errors<index_targets<Entry>::value>(sum, variant.target, label + ", Sum");
+      constexpr bool index = index_targets<Entry>::value, dense = dense_targets<Entry>::value;
+      rowwise_errors<index, decltype(mean), dense>(mean, variant.target, label + ", Mean");
+      rowwise_errors<index, decltype(sum), dense>(sum, variant.target, label + ", Sum");
     } else {
       pair_errors(mean, label + ", Mean");
       pair_errors(sum, label + ", Sum");
@@ -610,10 +657,14 @@ double shard_forward_backward(const Loss& loss, const Operands<Plain>& ops, Targ
   } else {
     static_cast<void>(g2);
     if constexpr (index_targets<Entry>::value) {
-      if (form == TargetForm::Index)
+      if (!dense_targets<Entry>::value || form == TargetForm::Index)
         return static_cast<double>(loss.forward_backward(a, ops.labels.segment(first, count), out1));
     }
-    return static_cast<double>(loss.forward_backward(a, ops.b.middleRows(first, count), out1));
+    if constexpr (dense_targets<Entry>::value) {
+      return static_cast<double>(loss.forward_backward(a, ops.b.middleRows(first, count), out1));
+    } else {
+      return 0;  // not reached: class indices only
+    }
   }
 }
 
@@ -626,9 +677,14 @@ double shard_denominator(const Loss& mean, const Operands<Plain>& ops, TargetFor
     return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count), ops.labels.segment(first, count)));
   } else {
     if constexpr (index_targets<Entry>::value) {
-      if (form == TargetForm::Index) return static_cast<double>(mean.denominator(a, ops.labels.segment(first, count)));
+      if (!dense_targets<Entry>::value || form == TargetForm::Index)
+        return static_cast<double>(mean.denominator(a, ops.labels.segment(first, count)));
     }
-    return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count)));
+    if constexpr (dense_targets<Entry>::value) {
+      return static_cast<double>(mean.denominator(a, ops.b.middleRows(first, count)));
+    } else {
+      return 0;  // not reached: class indices only
+    }
   }
 }
 

@@ -19,8 +19,15 @@ namespace lossfn_test {
 using ArrayCM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 using ArrayRM = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// pred and target whose errors keep `gap` away from each kink the loss lists,
-/// so central differences see a smooth function.
+/// The type tag a battery passes to its pair generator.
+template <class Plain>
+struct PlainTag {
+  using type = Plain;
+};
+
+/// pred and target uniform in [-2, 2] whose errors keep away from each kink the
+/// loss lists (near_kink(e)), so central differences see a smooth function: the
+/// pairs of the losses of e = pred - target.
 template <class Plain, class NearKink>
 std::pair<Plain, Plain> smooth_pair(Eigen::Index rows, Eigen::Index cols, unsigned seed, const NearKink& near_kink) {
   Plain pred = random_array<Plain>(rows, cols, seed, -2, 2);
@@ -32,11 +39,13 @@ std::pair<Plain, Plain> smooth_pair(Eigen::Index rows, Eigen::Index cols, unsign
 }
 
 /// Gradients of every reduction against central differences, at one shape and order.
-template <Terms Kind, class Plain, class Make, class NearKink>
-void check_gradients(const std::string& label, const Make& make, const NearKink& near_kink, Eigen::Index rows,
+/// pairs(PlainTag<Plain>{}, rows, cols, seed) gives (pred, target) of that shape,
+/// valid for the loss and away from its kinks.
+template <Terms Kind, class Plain, class Make, class Pairs>
+void check_gradients(const std::string& label, const Make& make, const Pairs& pairs, Eigen::Index rows,
                      Eigen::Index cols, unsigned seed) {
   CAPTURE(label, rows, cols, Plain::IsRowMajor);
-  const auto pred_and_target = smooth_pair<Plain>(rows, cols, seed, near_kink);
+  const std::pair<Plain, Plain> pred_and_target = pairs(PlainTag<Plain>{}, rows, cols, seed);
   const Plain& pred = pred_and_target.first;
   const Plain& target = pred_and_target.second;
   const auto sum = make(lossfn::Sum{});
@@ -91,18 +100,19 @@ void check_gradients(const std::string& label, const Make& make, const NearKink&
   }
 }
 
-/// The whole battery for one elementwise loss. make(reduction) builds the loss.
-template <Terms Kind, class Make, class NearKink>
-void run_elementwise_battery(const std::string& label, const Make& make, const NearKink& near_kink) {
+/// The whole battery for one elementwise loss. make(reduction) builds the loss;
+/// pairs gives its smooth operands (see check_gradients).
+template <Terms Kind, class Make, class Pairs>
+void run_elementwise_battery(const std::string& label, const Make& make, const Pairs& pairs) {
   const Eigen::Index shapes[][2] = {{1, 1}, {9, 1}, {1, 6}, {5, 4}, {3, 7}};
   unsigned seed = 11;
   for (const auto& shape : shapes) {
-    check_gradients<Kind, ArrayCM>(label, make, near_kink, shape[0], shape[1], seed++);
-    check_gradients<Kind, ArrayRM>(label, make, near_kink, shape[0], shape[1], seed++);
+    check_gradients<Kind, ArrayCM>(label, make, pairs, shape[0], shape[1], seed++);
+    check_gradients<Kind, ArrayRM>(label, make, pairs, shape[0], shape[1], seed++);
   }
 
   const auto mean = make(lossfn::Mean{});
-  const auto pred_and_target = smooth_pair<ArrayCM>(6, 5, 99, near_kink);
+  const std::pair<ArrayCM, ArrayCM> pred_and_target = pairs(PlainTag<ArrayCM>{}, 6, 5, 99);
   const ArrayCM& pred = pred_and_target.first;
   const ArrayCM& target = pred_and_target.second;
   const double value = mean.forward(pred, target);
@@ -157,7 +167,7 @@ void run_elementwise_battery(const std::string& label, const Make& make, const N
   }
 
   SECTION("a long vector crosses the kernel's blocks") {
-    const auto long_pred_and_long_target = smooth_pair<ArrayCM>(5000, 1, 5, near_kink);
+    const std::pair<ArrayCM, ArrayCM> long_pred_and_long_target = pairs(PlainTag<ArrayCM>{}, 5000, 1, 5);
     const ArrayCM& long_pred = long_pred_and_long_target.first;
     const ArrayCM& long_target = long_pred_and_long_target.second;
     const auto sum = make(lossfn::Sum{});

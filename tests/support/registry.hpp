@@ -58,6 +58,14 @@ struct index_targets : std::false_type {};
 template <class Entry>
 struct index_targets<Entry, std::void_t<decltype(Entry::index_targets)>> : std::bool_constant<Entry::index_targets> {};
 
+/// Entry::dense_targets, true when the entry does not say (Rowwise: whether the
+/// loss takes a dense m x K target; false for class indices only, as MultiMargin,
+/// whose batteries then make no call with a dense target).
+template <class Entry, class = void>
+struct dense_targets : std::true_type {};
+template <class Entry>
+struct dense_targets<Entry, std::void_t<decltype(Entry::dense_targets)>> : std::bool_constant<Entry::dense_targets> {};
+
 /// Whether the entry's loss is a root of its sum (RMSE): not separable, no None,
 /// sharded by its own recipe.
 template <class Entry>

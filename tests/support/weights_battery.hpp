@@ -57,6 +57,9 @@ template <class Entry, class Plain, class F>
 decltype(auto) call(const Operands<Plain>& ops, TargetForm form, F&& f) {
   if constexpr (Entry::shape == CallShape::Pair) {
     return f(ops.a, ops.b, ops.labels);
+  } else if constexpr (!dense_targets<Entry>::value) {
+    static_cast<void>(form);
+    return f(ops.a, ops.labels);
   } else if constexpr (index_targets<Entry>::value) {
     if (form == TargetForm::Index) return f(ops.a, ops.labels);
     return f(ops.a, ops.b);
@@ -309,11 +312,23 @@ void weighted_sharding(const typename Entry::Options& options, TargetForm form) 
   if constexpr (Entry::shape == CallShape::Pair) CHECK(max_error(Plain(g2 * factor), whole.g2) < 1e-14);
 }
 
+/// Whether an elementwise entry places its kinks by pred and target separately,
+///   static bool near_kink_at(double pred, double target, const Options&)
+/// (Hinge: y f = 1), rather than by e = pred - target (near_kink).
+template <class Entry, class = void>
+struct has_near_kink_at : std::false_type {};
+template <class Entry>
+struct has_near_kink_at<
+    Entry, std::void_t<decltype(Entry::near_kink_at(0.0, 0.0, std::declval<const typename Entry::Options&>()))>>
+    : std::true_type {};
+
 /// Whether entry (i, j) of an elementwise loss's operands is near a kink (the
 /// finite differences there do not measure the derivative); never for the others.
 template <class Entry, class Plain>
 bool near_kink(const Operands<Plain>& ops, const typename Entry::Options& options, Eigen::Index i, Eigen::Index j) {
-  if constexpr (Entry::shape == CallShape::Elementwise) {
+  if constexpr (Entry::shape == CallShape::Elementwise && has_near_kink_at<Entry>::value) {
+    return Entry::near_kink_at(static_cast<double>(ops.a(i, j)), static_cast<double>(ops.b(i, j)), options);
+  } else if constexpr (Entry::shape == CallShape::Elementwise) {
     return Entry::near_kink(static_cast<double>(ops.a(i, j) - ops.b(i, j)), options);
   } else {
     static_cast<void>(ops);

@@ -281,9 +281,19 @@ enum class Emit {
   scaled_slope_curvature,  ///< out[0] the gradient, out[1] the Hessian diagonal: forward_backward_hessian
 };
 
-/// The inputs of an unweighted operation of E: pred, target (and None's upstream).
-template <Emit E>
-constexpr std::size_t unweighted_inputs = E == Emit::upstream_slope || E == Emit::upstream_curvature ? 3 : 2;
+/// The operands of a per-term math: 2 (pred, target), or what it declares as
+/// `static constexpr std::size_t operands` (3: a third input of pred's shape after
+/// the target, e.g. BinaryCrossEntropy's pos_weight broadcast down the rows).
+template <class Math, class = void>
+struct operand_count : std::integral_constant<std::size_t, 2> {};
+template <class Math>
+struct operand_count<Math, std::void_t<decltype(Math::operands)>>
+    : std::integral_constant<std::size_t, Math::operands> {};
+
+/// The inputs of an unweighted operation of E on a math of A operands: the operands
+/// (and None's upstream, input A).
+template <Emit E, std::size_t A = 2>
+constexpr std::size_t unweighted_inputs = E == Emit::upstream_slope || E == Emit::upstream_curvature ? A + 1 : A;
 
 /// The adapter from a per-term math of e = pred - target (`value(e)`, `slope(e)`
 /// = d/de = d/dpred, `curvature(e)` = d2/de2 = d2/dpred2) to the kernel's
@@ -352,15 +362,18 @@ EIGEN_ALWAYS_INLINE auto lane_or_expression(const X& x) {
 }
 
 /// The kernel operation of a per-term math of (pred, target): `value(p, t)`, the
-/// term, and `slope(p, t)`, its derivative in pred, both array expressions. For a
+/// term, `slope(p, t)`, its derivative in pred, and `curvature(p, t)`, its second
+/// derivative, all array expressions (a math of 3 operands takes (p, t, c)). For a
 /// math of e (OfError), e is computed once per lane and the loss's value(e) and
 /// slope(e) read that lane: what GCC inlines (an expression of two maps handed to
-/// Huber's value measured 9x slower, a call per lane). Weighted: the weights are
-/// input unweighted_inputs<E> and multiply the terms and the outputs.
+/// Huber's value measured 9x slower, a call per lane); the operands of other maths
+/// are read into lanes the same way. None's upstream is the input after the math's operands. Weighted: the weights are
+/// input unweighted_inputs<E, operands> and multiply the terms and the outputs.
 template <class Math, class S, bool Sums, Emit E, bool Weighted = false>
 struct TermOp {
   static constexpr bool sums = Sums;
   static constexpr bool negative_terms = declares_negative_terms<Math>::value;
+  static constexpr std::size_t operands = operand_count<Math>::value;  ///< the math's operands: inputs 0 .. operands-1
   Math math;
   S scale;                     ///< the reduction's factor, for Emit::scaled_slope
   S weight_multiplier = S(1);  ///< Weighted: a power of two every weight is read times (WeightsView)
@@ -376,10 +389,24 @@ struct TermOp {
       } else {
         return acc;
       }
-    } else {
-      if constexpr (Write) write(out, in, math, in[0], in[1]);
+    } else if constexpr (operands == 2) {
+      // the operands evaluated into lanes once, for the same reason as e above
+      const auto p = lane_or_expression(in[0]);
+      const auto t = lane_or_expression(in[1]);
+      if constexpr (Write) write(out, in, math, p, t);
       if constexpr (Sums) {
-        return add_terms(acc, weighted(in, math.value(in[0], in[1])));
+        return add_terms(acc, weighted(in, math.value(p, t)));
+      } else {
+        return acc;
+      }
+    } else {
+      static_assert(operands == 3, "a per-term math has 2 or 3 operands");
+      const auto p = lane_or_expression(in[0]);
+      const auto t = lane_or_expression(in[1]);
+      const auto c = lane_or_expression(in[2]);
+      if constexpr (Write) write(out, in, math, p, t, c);
+      if constexpr (Sums) {
+        return add_terms(acc, weighted(in, math.value(p, t, c)));
       } else {
         return acc;
       }
@@ -391,8 +418,8 @@ struct TermOp {
   template <class In, class X>
   EIGEN_ALWAYS_INLINE auto weighted(const In& in, const X& x) const {
     if constexpr (Weighted) {
-      using T = typename std::decay_t<decltype(in[unweighted_inputs<E>])>::Scalar;
-      return x * (in[unweighted_inputs<E>] * static_cast<T>(weight_multiplier));
+      using T = typename std::decay_t<decltype(in[unweighted_inputs<E, operands>])>::Scalar;
+      return x * (in[unweighted_inputs<E, operands>] * static_cast<T>(weight_multiplier));
     } else {
       static_cast<void>(in);
       return x;
@@ -406,9 +433,9 @@ struct TermOp {
   EIGEN_ALWAYS_INLINE void write(Out& out, const In& in, const M& m, const X&... x) const {
     if constexpr (E == Emit::value) out[0] = weighted(in, m.value(x...));
     if constexpr (E == Emit::scaled_slope) out[0] = weighted(in, m.slope(x...) * scale);
-    if constexpr (E == Emit::upstream_slope) out[0] = weighted(in, m.slope(x...) * in[2]);
+    if constexpr (E == Emit::upstream_slope) out[0] = weighted(in, m.slope(x...) * in[operands]);
     if constexpr (E == Emit::scaled_curvature) out[0] = weighted(in, m.curvature(x...) * scale);
-    if constexpr (E == Emit::upstream_curvature) out[0] = weighted(in, m.curvature(x...) * in[2]);
+    if constexpr (E == Emit::upstream_curvature) out[0] = weighted(in, m.curvature(x...) * in[operands]);
     if constexpr (E == Emit::scaled_slope_curvature) {
       out[0] = weighted(in, m.slope(x...) * scale);
       out[1] = weighted(in, m.curvature(x...) * scale);
@@ -497,97 +524,117 @@ class ElementwiseLoss : public PredTargetCalls<Derived, Reduction> {
     return view_of(upstream);
   }
   /// Picks the kernel program of the call (below, or Derived's own), its inputs
-  /// pred, target, None's upstream and the weights broadcast to pred's shape.
+  /// pred, target, None's upstream and the weights broadcast to pred's shape, for
+  /// the loss's kernel_math(). A loss whose math depends on an option at run time
+  /// (BinaryCrossEntropy's pos_weight: a third operand) declares its own run, which
+  /// calls run_with with the math and the extra operand.
   template <class S, class W>
   accumulator_t<S> run(const Inputs<S, 2>& in, const W& work) const {
+    return run_with(self().kernel_math(), in, work);
+  }
+  /// run for the math m, its operands pred, target and `extra` (views of pred's
+  /// shape: m's third operand), then None's upstream, then the weights.
+  template <class Math, class S, class W, class... Extra>
+  accumulator_t<S> run_with(const Math& m, const Inputs<S, 2>& in, const W& work, const Extra&... extra) const {
+    static_assert(operand_count<Math>::value == 2 + sizeof...(Extra), "one extra view per operand beyond pred, target");
     if constexpr (W::weighted) {
       const view_t<S> w = broadcast(work.weights.values, in.x[0].rows(), in.x[0].cols());
       const S p = work.weights.multiplier;
       if constexpr (W::has_upstream) {
-        return program(Inputs<S, 4>{{in.x[0], in.x[1], work.factor, w}, p}, work);
+        return program(m, Inputs<S, 4 + sizeof...(Extra)>{{in.x[0], in.x[1], extra..., work.factor, w}, p}, work);
       } else {
-        return program(Inputs<S, 3>{{in.x[0], in.x[1], w}, p}, work);
+        return program(m, Inputs<S, 3 + sizeof...(Extra)>{{in.x[0], in.x[1], extra..., w}, p}, work);
       }
     } else if constexpr (W::has_upstream) {
-      return program(Inputs<S, 3>{{in.x[0], in.x[1], work.factor}}, work);
+      return program(m, Inputs<S, 3 + sizeof...(Extra)>{{in.x[0], in.x[1], extra..., work.factor}}, work);
     } else {
-      return program(in, work);
+      return program(m, Inputs<S, 2 + sizeof...(Extra)>{{in.x[0], in.x[1], extra...}}, work);
     }
   }
-  template <class S, std::size_t N, class W>
-  accumulator_t<S> program(const Inputs<S, N>& in, const W& work) const {
+  template <class Math, class S, std::size_t N, class W>
+  accumulator_t<S> program(const Math& m, const Inputs<S, N>& in, const W& work) const {
     if constexpr (W::writes_terms) {
-      self().terms_of(in, Outputs<S, 1>{{work.terms}});
+      self().terms_of(m, in, Outputs<S, 1>{{work.terms}});
       return 0;
     } else if constexpr (W::writes_hessians && W::writes_gradients) {
-      return self().total_gradient_and_hessian(in, Outputs<S, 2>{{std::get<0>(work.grad), std::get<0>(work.hess)}},
+      return self().total_gradient_and_hessian(m, in, Outputs<S, 2>{{std::get<0>(work.grad), std::get<0>(work.hess)}},
                                                work.factor);
     } else if constexpr (W::writes_hessians && W::has_upstream) {
-      self().vjp_hessian(in, Outputs<S, 1>{{std::get<0>(work.hess)}});
+      self().vjp_hessian(m, in, Outputs<S, 1>{{std::get<0>(work.hess)}});
       return 0;
     } else if constexpr (W::writes_hessians) {
-      self().hessian(in, Outputs<S, 1>{{std::get<0>(work.hess)}}, work.factor);
+      self().hessian(m, in, Outputs<S, 1>{{std::get<0>(work.hess)}}, work.factor);
       return 0;
     } else if constexpr (!W::writes_gradients) {
-      return self().total(in);
+      return self().total(m, in);
     } else if constexpr (W::has_upstream) {
-      self().vjp(in, Outputs<S, 1>{{std::get<0>(work.grad)}});
+      self().vjp(m, in, Outputs<S, 1>{{std::get<0>(work.grad)}});
       return 0;
     } else if constexpr (W::sums) {
-      return self().total_and_gradient(in, Outputs<S, 1>{{std::get<0>(work.grad)}}, work.factor);
+      return self().total_and_gradient(m, in, Outputs<S, 1>{{std::get<0>(work.grad)}}, work.factor);
     } else {
-      self().gradient(in, Outputs<S, 1>{{std::get<0>(work.grad)}}, work.factor);
+      self().gradient(m, in, Outputs<S, 1>{{std::get<0>(work.grad)}}, work.factor);
       return 0;
     }
   }
 
-  // The kernel programs: one sweep each, over N inputs (weighted when N exceeds
-  // the emit's unweighted inputs).
-  template <class S, bool Sums, Emit E, std::size_t N>
-  auto op(const Inputs<S, N>& in, S scale = S(0)) const {
+  /// The per-term math the kernels call: the loss's value(e), slope(e) and
+  /// curvature(e) through OfError, shared by every reduction of a loss without
+  /// options (shared_math). A loss whose terms are not functions of e alone
+  /// (BinaryCrossEntropy, Hinge, ...) declares its own kernel_math(), a small
+  /// copyable struct with value(p, t), slope(p, t) and curvature(p, t) (see TermOp)
+  /// that does not depend on the reduction, so every reduction shares its kernels.
+  auto kernel_math() const {
     using Math = typename shared_math<Derived>::type;
-    constexpr bool weighted = N > unweighted_inputs<E>;
     if constexpr (std::is_same<Math, Derived>::value) {
-      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{self()}, scale, in.weight_multiplier};
+      return OfError<Math>{self()};
     } else {
-      return TermOp<OfError<Math>, S, Sums, E, weighted>{OfError<Math>{Math{}}, scale, in.weight_multiplier};
+      return OfError<Math>{Math{}};
     }
   }
-  template <class S, std::size_t N>
-  accumulator_t<S> total(const Inputs<S, N>& in) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::nothing, N>(in), in.x, std::array<mut_view_t<S>, 0>{});
+
+  // The kernel programs: one sweep each of the math m over N inputs (weighted when N
+  // exceeds the emit's unweighted inputs).
+  template <bool Sums, Emit E, class Math, class S, std::size_t N>
+  static auto op(const Math& m, const Inputs<S, N>& in, S scale = S(0)) {
+    constexpr bool weighted = N > unweighted_inputs<E, operand_count<Math>::value>;
+    return TermOp<Math, S, Sums, E, weighted>{m, scale, in.weight_multiplier};
   }
-  template <class S, std::size_t N>
-  accumulator_t<S> total_and_gradient(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope, N>(in, static_cast<S>(scale)), in.x,
+  template <class Math, class S, std::size_t N>
+  accumulator_t<S> total(const Math& m, const Inputs<S, N>& in) const {
+    return run_elementwise<accumulator_t<S>>(op<true, Emit::nothing>(m, in), in.x, std::array<mut_view_t<S>, 0>{});
+  }
+  template <class Math, class S, std::size_t N>
+  accumulator_t<S> total_and_gradient(const Math& m, const Inputs<S, N>& in, const Outputs<S, 1>& out,
+                                      accumulator_t<S> scale) const {
+    return run_elementwise<accumulator_t<S>>(op<true, Emit::scaled_slope>(m, in, static_cast<S>(scale)), in.x,
                                              out.grad);
   }
-  template <class S, std::size_t N>
-  void gradient(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_slope, N>(in, static_cast<S>(scale)), in.x, out.grad);
+  template <class Math, class S, std::size_t N>
+  void gradient(const Math& m, const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    run_elementwise<accumulator_t<S>>(op<false, Emit::scaled_slope>(m, in, static_cast<S>(scale)), in.x, out.grad);
   }
-  template <class S, std::size_t N>
-  void terms_of(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::value, N>(in), in.x, out.grad);
+  template <class Math, class S, std::size_t N>
+  void terms_of(const Math& m, const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<false, Emit::value>(m, in), in.x, out.grad);
   }
-  template <class S, std::size_t N>
-  void vjp(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_slope, N>(in), in.x, out.grad);
+  template <class Math, class S, std::size_t N>
+  void vjp(const Math& m, const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<false, Emit::upstream_slope>(m, in), in.x, out.grad);
   }
-  template <class S, std::size_t N>
-  void hessian(const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::scaled_curvature, N>(in, static_cast<S>(scale)), in.x,
-                                      out.grad);
+  template <class Math, class S, std::size_t N>
+  void hessian(const Math& m, const Inputs<S, N>& in, const Outputs<S, 1>& out, accumulator_t<S> scale) const {
+    run_elementwise<accumulator_t<S>>(op<false, Emit::scaled_curvature>(m, in, static_cast<S>(scale)), in.x, out.grad);
   }
-  template <class S, std::size_t N>
-  void vjp_hessian(const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
-    run_elementwise<accumulator_t<S>>(op<S, false, Emit::upstream_curvature, N>(in), in.x, out.grad);
+  template <class Math, class S, std::size_t N>
+  void vjp_hessian(const Math& m, const Inputs<S, N>& in, const Outputs<S, 1>& out) const {
+    run_elementwise<accumulator_t<S>>(op<false, Emit::upstream_curvature>(m, in), in.x, out.grad);
   }
-  template <class S, std::size_t N>
-  accumulator_t<S> total_gradient_and_hessian(const Inputs<S, N>& in, const Outputs<S, 2>& out,
+  template <class Math, class S, std::size_t N>
+  accumulator_t<S> total_gradient_and_hessian(const Math& m, const Inputs<S, N>& in, const Outputs<S, 2>& out,
                                               accumulator_t<S> scale) const {
-    return run_elementwise<accumulator_t<S>>(op<S, true, Emit::scaled_slope_curvature, N>(in, static_cast<S>(scale)),
-                                             in.x, out.grad);
+    return run_elementwise<accumulator_t<S>>(op<true, Emit::scaled_slope_curvature>(m, in, static_cast<S>(scale)), in.x,
+                                             out.grad);
   }
 
  private:

@@ -1,0 +1,147 @@
+/// @file
+/// What the binary losses (BinaryCrossEntropy, SigmoidFocal, SoftMargin, Hinge,
+/// SquaredHinge; MultiLabelSoftMargin per row) share: the logistic function's
+/// pieces from one exponential, and the vectorised checks of target values.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "checks.hpp"
+#include "elementwise.hpp"
+#include "view.hpp"
+
+namespace lossfn {
+namespace detail {
+
+// ---- the logistic function from t = exp(-|z|) ---------------------------------------
+// t is in (0, 1] for every finite z (0 only past |z| ~ 745 in double, 104 in float),
+// so nothing below overflows, and each piece is exact to a few ulps at any z:
+//   sigmoid(z)            = (z > 0 ? 1 : t) / (1 + t)
+//   softplus(-z)          = log(1 + exp(-z)) = max(-z, 0) + log1p(t)
+//   sigmoid(z) sigmoid(-z) = t / (1 + t)^2      (no 1 - sigmoid cancellation)
+// A lane (fixed size) is evaluated once; a strided or re-summed piece stays an
+// expression (lane_or_expression), so no piece allocates.
+
+/// t = exp(-|z|)
+template <class Z>
+EIGEN_ALWAYS_INLINE auto exp_neg_abs(const Eigen::ArrayBase<Z>& z) {
+  return lane_or_expression((-z.abs()).exp());
+}
+
+/// sigmoid(z) from z and t = exp(-|z|)
+template <class Z, class T>
+EIGEN_ALWAYS_INLINE auto sigmoid_of(const Eigen::ArrayBase<Z>& z, const Eigen::ArrayBase<T>& t) {
+  using S = typename Z::Scalar;
+  return lane_or_expression((t + positive_step(z) * (S(1) - t)) / (S(1) + t));
+}
+
+/// softplus(-z) = log(1 + exp(-z)) from z and t = exp(-|z|)
+template <class Z, class T>
+EIGEN_ALWAYS_INLINE auto softplus_of_minus(const Eigen::ArrayBase<Z>& z, const Eigen::ArrayBase<T>& t) {
+  using S = typename Z::Scalar;
+  return lane_or_expression((-z).max(S(0)) + t.log1p());
+}
+
+/// sigmoid(z) sigmoid(-z) = t / (1 + t)^2 from t = exp(-|z|)
+template <class T>
+EIGEN_ALWAYS_INLINE auto sigmoid_slope_of(const Eigen::ArrayBase<T>& t) {
+  using S = typename T::Scalar;
+  return lane_or_expression(t / (S(1) + t).square());
+}
+
+// ---- checks of target values ---------------------------------------------------------
+
+[[noreturn]] LOSSFN_COLD inline void raise_entry(const char* loss, const char* function, const char* what,
+                                                 Eigen::Index row, Eigen::Index col, double value, const char* must) {
+  raise(error_kind::out_of_range, where(loss, function) + what + " at row " + std::to_string(row) + ", column " +
+                                      std::to_string(col) + " is " + number_string(value) + ": " + must);
+}
+
+/// Every entry of x passes ok (an array predicate, vectorised, applied per column
+/// in L1-sized chunks); else std::out_of_range naming the first failing entry
+/// (column by column): "<what> at row i, column j is v: <must>". NaN fails any
+/// predicate written as comparisons that must hold.
+template <class S, class Ok>
+void check_entries(const char* loss, const char* function, const char* what, const view_t<S>& x, const Ok& ok,
+                   const char* must) {
+  constexpr Eigen::Index chunk = 4096;
+  bool good = true;
+  for (Eigen::Index j = 0; j < x.cols() && good; ++j) {
+    for (Eigen::Index start = 0; start < x.rows() && good; start += chunk) {
+      good = ok(x.col(j).segment(start, std::min(chunk, x.rows() - start))).all();
+    }
+  }
+  if (good) return;
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    for (Eigen::Index i = 0; i < x.rows(); ++i) {
+      if (!ok(x.block(i, j, 1, 1)).all()) raise_entry(loss, function, what, i, j, static_cast<double>(x(i, j)), must);
+    }
+  }
+}
+
+/// Every entry of x in [0, 1] (NaN is not).
+template <class S>
+void check_unit_interval(const char* loss, const char* function, const char* what, const view_t<S>& x) {
+  check_entries(
+      loss, function, what, x, [](const auto& v) { return v >= S(0) && v <= S(1); }, "must be in [0, 1]");
+}
+
+/// Every label exactly -1 or 1 (zero_one: exactly 0 or 1).
+template <class S>
+void check_binary_labels(const char* loss, const char* function, const view_t<S>& y, bool zero_one) {
+  if (zero_one) {
+    check_entries(
+        loss, function, "label", y, [](const auto& v) { return v == S(0) || v == S(1); },
+        "labels must be 0 or 1 (zero_one_labels)");
+  } else {
+    check_entries(
+        loss, function, "label", y, [](const auto& v) { return v.abs() == S(1); }, "labels must be -1 or 1");
+  }
+}
+
+/// Per-column option values (pos_weight, class weights) kept in every scalar type a
+/// call may use, so that a call views them without converting (and allocating).
+struct ColumnValues {
+  Eigen::ArrayXd as_double;
+  Eigen::ArrayXf as_float;
+  Eigen::Array<long double, Eigen::Dynamic, 1> as_long_double;
+
+  ColumnValues() = default;
+  explicit ColumnValues(const Eigen::ArrayXd& values)
+      : as_double(values), as_float(values.cast<float>()), as_long_double(values.cast<long double>()) {}
+
+  Eigen::Index size() const { return as_double.size(); }
+  /// The values as a 1 x size view of scalar S, broadcast down `rows` rows.
+  template <class S>
+  view_t<S> row_broadcast(Eigen::Index rows) const {
+    const S* data = nullptr;
+    if constexpr (std::is_same<S, float>::value) {
+      data = as_float.data();
+    } else if constexpr (std::is_same<S, double>::value) {
+      data = as_double.data();
+    } else {
+      static_assert(std::is_same<S, long double>::value, "lossfn: float, double or long double");
+      data = as_long_double.data();
+    }
+    // coefficient (i, j) at data[i * 0 + j * 1]: every row the same
+    return view_t<S>(data, rows, size(), view_stride(1, 0));
+  }
+};
+
+/// A per-column option (pos_weight, class_weights): empty, or one finite value >= 0
+/// per column of pred; else shape_error (length) or std::out_of_range (value).
+template <class P>
+void check_per_column(const char* loss, const char* function, const char* option, const ColumnValues& values,
+                      const Eigen::DenseBase<P>& pred) {
+  if (values.size() == 0 || values.size() == pred.cols()) return;
+  raise(error_kind::shape, where(loss, function) + option + " has " + std::to_string(values.size()) +
+                               " entries but pred has " + std::to_string(pred.cols()) +
+                               " columns: one per column, or empty");
+}
+
+}  // namespace detail
+}  // namespace lossfn
