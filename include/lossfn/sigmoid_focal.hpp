@@ -56,7 +56,7 @@ struct SigmoidFocalMath {
   template <class Z, class Y>
   EIGEN_ALWAYS_INLINE auto curvature(const Eigen::ArrayBase<Z>& z, const Eigen::ArrayBase<Y>& y) const {
     using S = typename Z::Scalar;
-    const S g(gamma);
+    const S g = static_cast<S>(gamma);
     const auto t = exp_neg_abs(z);
     const auto p = sigmoid_of(z, t);
     const auto r = ratio(z, y, t);
