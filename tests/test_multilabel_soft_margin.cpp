@@ -7,6 +7,7 @@
 // first: Eigen allocations become observable (see no_malloc.hpp)
 #include "no_malloc.hpp"
 
+#include <lossfn/binary_cross_entropy.hpp>
 #include <lossfn/multilabel_soft_margin.hpp>
 
 #include <cmath>
@@ -163,7 +164,6 @@ TEST_CASE("MultiLabelSoftMargin: hand-computed values (torch.nn.MultiLabelSoftMa
 }
 
 TEST_CASE("MultiLabelSoftMargin: Mean equals BCE-with-logits' elementwise Mean over the same m x C input") {
-  // BinaryCrossEntropy is not on this branch yet: a direct double reference of it
   for (const Eigen::Index classes : {1, 5, 33}) {
     const RowsRM x = lossfn_test::random_array<RowsRM>(40, classes, 81, -6, 6);
     const RowsRM y = random_targets<RowsRM>(40, classes, 82);
@@ -172,6 +172,11 @@ TEST_CASE("MultiLabelSoftMargin: Mean equals BCE-with-logits' elementwise Mean o
       for (Eigen::Index c = 0; c < classes; ++c) total += bce_with_logits(x(i, c), y(i, c));
     const double bce_mean = total / static_cast<double>(x.size());
     CHECK(scalar_error(MultiLabelSoftMargin<>{}.forward(x, y), bce_mean) < 1e-15);
+    // the library's BinaryCrossEntropy over the same input: value, gradient, Hessian
+    const lossfn::BinaryCrossEntropy<> bce;
+    CHECK(scalar_error(MultiLabelSoftMargin<>{}.forward(x, y), bce.forward(x, y)) < 1e-15);
+    CHECK(max_error(MultiLabelSoftMargin<>{}.backward(x, y), bce.backward(x, y)) < 1e-17);
+    CHECK(max_error(MultiLabelSoftMargin<>{}.hessian_diagonal(x, y), bce.hessian_diagonal(x, y)) < 1e-17);
     // and the gradient is BCE's elementwise-Mean gradient (sigmoid(x) - y) / (m C)
     const RowsRM s = 1 / (1 + (-x).exp());
     CHECK(max_error(MultiLabelSoftMargin<>{}.backward(x, y), (s - y) / static_cast<double>(x.size())) < 1e-17);

@@ -107,7 +107,7 @@ std::pair<Plain, Plain> away_from_hinge(Eigen::Index rows, Eigen::Index cols, un
   const Plain y = labels<Plain>(rows, cols, seed + 1000, zero_one);
   for (Eigen::Index k = 0; k < f.size(); ++k) {
     const double sign = zero_one ? 2 * static_cast<double>(y(k)) - 1 : static_cast<double>(y(k));
-    while (std::abs(1 - sign * static_cast<double>(f(k))) < 0.05) f(k) += 0.0731;
+    while (std::abs(1 - sign * static_cast<double>(f(k))) < 0.05) f(k) += typename Plain::Scalar(0.0731);
   }
   return {f, y};
 }
