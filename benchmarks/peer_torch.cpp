@@ -23,14 +23,21 @@ torch::Tensor view(const Vec<S>& x) {
   return torch::from_blob(const_cast<S*>(x.data()), {static_cast<std::int64_t>(x.size())}, dtype<S>());
 }
 
-/// Registers forward and forward_backward of loss(pred, target) on vectors of n.
+/// Registers forward and forward_backward of loss(pred, target) on vectors of n, pred
+/// uniform in [pred_lo, pred_hi] and target in [target_lo, target_hi] (lossfn's cases'
+/// data: random_vec's [-1, 1] by default).
 template <class S, class Loss>
-void add_elementwise(const std::string& label, Eigen::Index n, Loss loss) {
+void add_elementwise(const std::string& label, Eigen::Index n, Loss loss, double pred_lo = -1, double pred_hi = 1,
+                     double target_lo = -1, double target_hi = 1) {
   const std::string tail = std::string("/") + lossfn_bench::scalar_name<S>() + "/" + lossfn_bench::count_name(n);
-  lossfn_bench::add("torch/" + label + "/forward" + tail, [n, loss](benchmark::State& state) {
+  auto data = [=](unsigned seed) {
+    return seed == 1 ? view(lossfn_bench::cached_random<Vec<S>>(n, 1, 1, pred_lo, pred_hi))
+                     : view(lossfn_bench::cached_random<Vec<S>>(n, 1, 2, target_lo, target_hi));
+  };
+  lossfn_bench::add("torch/" + label + "/forward" + tail, [n, loss, data](benchmark::State& state) {
     at::set_num_threads(1);
-    const torch::Tensor pred = view(lossfn_bench::random_vec<S>(n, 1));
-    const torch::Tensor target = view(lossfn_bench::random_vec<S>(n, 2));
+    const torch::Tensor pred = data(1);
+    const torch::Tensor target = data(2);
     torch::NoGradGuard no_grad;
     for (auto _ : state) {
       torch::Tensor value = loss(pred, target);
@@ -38,10 +45,10 @@ void add_elementwise(const std::string& label, Eigen::Index n, Loss loss) {
     }
     lossfn_bench::set_bytes(state, n, sizeof(S), 2);
   });
-  lossfn_bench::add("torch/" + label + "/forward_backward" + tail, [n, loss](benchmark::State& state) {
+  lossfn_bench::add("torch/" + label + "/forward_backward" + tail, [n, loss, data](benchmark::State& state) {
     at::set_num_threads(1);
-    torch::Tensor pred = view(lossfn_bench::random_vec<S>(n, 1)).requires_grad_(true);
-    const torch::Tensor target = view(lossfn_bench::random_vec<S>(n, 2));
+    torch::Tensor pred = data(1).requires_grad_(true);
+    const torch::Tensor target = data(2);
     for (auto _ : state) {
       pred.mutable_grad() = torch::Tensor();
       torch::Tensor value = loss(pred, target);
@@ -60,6 +67,11 @@ bool register_regression() {
     add_elementwise<S>("huber", n, [](const torch::Tensor& p, const torch::Tensor& t) {
       return torch::huber_loss(p, t, at::Reduction::Mean, 0.5);
     });
+    // bench_binary.cpp's data: logits in [-4, 4], targets in [0, 1]
+    add_elementwise<S>(
+        "bce", n,
+        [](const torch::Tensor& p, const torch::Tensor& t) { return torch::binary_cross_entropy_with_logits(p, t); },
+        -4, 4, 0, 1);
   }
   return true;
 }

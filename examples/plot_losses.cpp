@@ -6,13 +6,18 @@
 //
 // Each file is one figure: a '#' header naming the columns, then rows of
 //   x, value_1, derivative_1, value_2, derivative_2, ...
+#include <lossfn/binary_cross_entropy.hpp>
 #include <lossfn/contrastive.hpp>
 #include <lossfn/cross_entropy.hpp>
+#include <lossfn/hinge.hpp>
 #include <lossfn/huber.hpp>
 #include <lossfn/kl_divergence.hpp>
 #include <lossfn/mae.hpp>
 #include <lossfn/mse.hpp>
 #include <lossfn/rmse.hpp>
+#include <lossfn/sigmoid_focal.hpp>
+#include <lossfn/soft_margin.hpp>
+#include <lossfn/squared_hinge.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -245,12 +250,61 @@ std::vector<Figure> other_figures() {
   return figures;
 }
 
+/// A binary loss of score x against one target or label for every x of the grid:
+/// None gives the per-element losses, backward with upstream ones the derivatives.
+template <class Loss>
+Curve binary_curve(const std::string& label, const Loss& loss, const std::vector<double>& x, double target,
+                   std::vector<double> kinks) {
+  const Eigen::ArrayXXd pred = as_column(x);
+  const Eigen::ArrayXXd y = Eigen::ArrayXXd::Constant(pred.rows(), 1, target);
+  const Eigen::ArrayXXd ones = Eigen::ArrayXXd::Ones(pred.rows(), 1);
+  return {label, as_vector(loss.forward(pred, y)), as_vector(loss.backward(pred, y, ones)), std::move(kinks)};
+}
+
+/// SigmoidFocal (no alpha) of a positive (y = 1) as a function of p_t = p =
+/// sigmoid(z): the logit is z = log(p / (1 - p)), and the derivative is taken along
+/// p_t, dL/dp = dL/dz / (p (1 - p)), as RetinaNet's figure 1 draws it.
+Curve focal_curve(const std::string& label, double gamma, const std::vector<double>& pt) {
+  lossfn::SigmoidFocalOptions options;
+  options.alpha.reset();
+  options.gamma = gamma;
+  std::vector<double> z;
+  for (double p : pt) z.push_back(std::log(p / (1 - p)));
+  Curve c = binary_curve(label, lossfn::SigmoidFocal<lossfn::None>(options), z, 1.0, {});
+  for (std::size_t i = 0; i < pt.size(); ++i) c.slope[i] /= pt[i] * (1 - pt[i]);
+  return c;
+}
+
+std::vector<Figure> binary_figures() {
+  std::vector<Figure> figures;
+  const std::vector<double> z = grid(-6, 6, 600);
+  const lossfn::BinaryCrossEntropy<lossfn::None> bce;
+  figures.push_back({"binary_cross_entropy.csv",
+                     z,
+                     {binary_curve("y = 1", bce, z, 1.0, {}), binary_curve("y = 0", bce, z, 0.0, {})}});
+  const std::vector<double> pt = grid(0.01, 0.99, 490);
+  figures.push_back(
+      {"sigmoid_focal.csv",
+       pt,
+       {focal_curve("gamma = 0 (BCE)", 0.0, pt), focal_curve("gamma = 0.5", 0.5, pt), focal_curve("gamma = 1", 1.0, pt),
+        focal_curve("gamma = 2", 2.0, pt), focal_curve("gamma = 5", 5.0, pt)}});
+  // label y = 1, so the score f is the margin y f
+  const std::vector<double> margin = grid(-3, 3, 600);
+  figures.push_back({"hinge.csv",
+                     margin,
+                     {binary_curve("Hinge", lossfn::Hinge<lossfn::None>{}, margin, 1.0, {1.0}),
+                      binary_curve("SquaredHinge", lossfn::SquaredHinge<lossfn::None>{}, margin, 1.0, {1.0}),
+                      binary_curve("SoftMargin", lossfn::SoftMargin<lossfn::None>{}, margin, 1.0, {})}});
+  return figures;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : ".";
   std::vector<Figure> figures = regression_figures();
   for (Figure& f : other_figures()) figures.push_back(std::move(f));
+  for (Figure& f : binary_figures()) figures.push_back(std::move(f));
 
   bool ok = true;
   for (const Figure& f : figures) {
