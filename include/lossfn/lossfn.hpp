@@ -15,6 +15,8 @@
 #include "smooth_l1.hpp"
 // classification and distributions
 #include "cross_entropy.hpp"
+#include "focal.hpp"
 #include "kl_divergence.hpp"
+#include "poly_cross_entropy.hpp"
 // metric learning
 #include "contrastive.hpp"
