@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "cross_entropy.hpp"
@@ -43,8 +44,11 @@ struct FocalTerm {
     const T r = x == T(0) ? T(-1) : lq / x;
     const T qr = q == T(0) ? T(0) : q * r;
     const T qb = q == T(0) ? T(0) : q * (T(-2) - lq + (g - T(1)) * qr);
-    const T xg = pow(x, g);
-    return {xg * lq, xg * (T(1) - g * qr), g * pow(x, g - T(1)) * qb, g * xg * x * qb};
+    // x^gamma (gamma 1 and 2 by multiplication: one pow per row costs 1.3x CrossEntropy's
+    // forward_backward at 4096 x 1000), x^(gamma - 1) as x^gamma / x where that is normal
+    const T xg = gamma == 2 ? x * x : gamma == 1 ? x : pow(x, g);
+    const T xg1 = xg >= std::numeric_limits<T>::min() ? xg / x : pow(x, g - T(1));
+    return {xg * lq, xg * (T(1) - g * qr), g * xg1 * qb, g * xg * x * qb};
   }
 };
 
