@@ -153,6 +153,140 @@ class SoftDense {
   const Eigen::ArrayXd& weights_;
 };
 
+/// CrossEntropyOptions' checks at construction (CrossEntropy, PolyCrossEntropy, Focal).
+inline void check_cross_entropy_options(const char* name, const CrossEntropyOptions& o) {
+  const double eps = o.label_smoothing;
+  check_option(is_input_form(o.input), name, "input is not a lossfn::Input value");
+  check_option(std::isfinite(eps) && eps >= 0 && eps < 1, name,
+               "label_smoothing must be in [0, 1), got " + number_string(eps));
+  const Eigen::ArrayXd& w = o.class_weights;
+  for (Eigen::Index k = 0; k < w.size(); ++k) {
+    check_option(
+        std::isfinite(w(k)) && w(k) >= 0, name,
+        "class_weights must be finite and >= 0, got " + number_string(w(k)) + " for class " + std::to_string(k));
+  }
+}
+
+/// Class-index targets: an integer target.
+template <class T>
+constexpr bool index_target_v = std::is_integral<scalar_t<T>>::value;
+
+/// The shape checks of CrossEntropy's targets (index or soft) and options.
+template <class P, class T>
+void check_class_targets(const char* name, const char* function, const CrossEntropyOptions& options,
+                         const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) {
+  require_same_scalar<P, P>();  // pred is floating point
+  if constexpr (index_target_v<T>) {
+    check_column_per_row(name, function, "pred", pred, "target", target);
+  } else {
+    require_same_scalar<P, T>();
+    check_same_shape(name, function, "pred", pred, "target", target);
+    if (options.ignore_index) {
+      raise(error_kind::invalid_argument,
+            where(name, function) +
+                "ignore_index applies to class-index targets only, and these targets are probabilities");
+    }
+  }
+  check_classes(name, function, pred);
+  const Eigen::Index weights = options.class_weights.size();
+  if (weights != 0 && weights != pred.cols()) {
+    raise(error_kind::shape, where(name, function) + "class_weights has " + std::to_string(weights) +
+                                 " entries but pred is " + shape_string(pred.rows(), pred.cols()) + " (" +
+                                 std::to_string(pred.cols()) + " classes)");
+  }
+}
+
+/// Checks every index target and returns what Mean divides by, or with sample
+/// weights w given, what WeightedMean divides by: over the rows not ignored, the
+/// number of rows (sum_i w_i), times the class weight of t_i when class_weights_count
+/// (CrossEntropy, PolyCrossEntropy; Focal's alpha enters no denominator).
+template <class P, class T, class S>
+double class_target_divisor(const char* name, const char* function, const CrossEntropyOptions& options, const P& pred,
+                            const T& target, const RowWeights<S>& sample, bool class_weights_count) {
+  if constexpr (!index_target_v<T>) {
+    static_cast<void>(name);
+    static_cast<void>(function);
+    static_cast<void>(options);
+    static_cast<void>(target);
+    static_cast<void>(class_weights_count);
+    if (!sample.given()) return static_cast<double>(pred.rows());
+    double total = 0;
+    for (Eigen::Index i = 0; i < pred.rows(); ++i) total += static_cast<double>(sample(i));
+    return total;
+  } else {
+    using I = scalar_t<T>;
+    using Sparse = IndexSparse<T, double>;
+    const Eigen::ArrayXd& w = options.class_weights;
+    const bool has_ignore = options.ignore_index.has_value();
+    const Eigen::Index ignore = options.ignore_index.value_or(0);
+    const bool weighted = class_weights_count && w.size() != 0;
+    double total = 0;
+    for (Eigen::Index i = 0; i < target.rows(); ++i) {
+      const I v = target(i, 0);
+      if (has_ignore && Sparse::equals(v, ignore)) continue;
+      if (!Sparse::is_class(v, pred.cols())) {
+        const std::string value = std::is_signed<I>::value ? std::to_string(static_cast<long long>(v))
+                                                           : std::to_string(static_cast<unsigned long long>(v));
+        raise(error_kind::out_of_range, where(name, function) + "target at row " + std::to_string(i) + " is " + value +
+                                            ", not a class index in [0, " + std::to_string(pred.cols()) + ")" +
+                                            (has_ignore ? " nor ignore_index" : ""));
+      }
+      const double class_weight = weighted ? w(static_cast<Eigen::Index>(v)) : 1.0;
+      total += sample.given() ? static_cast<double>(sample(i)) * class_weight : class_weight;
+    }
+    return total;
+  }
+}
+
+/// The row-wise kernel with CrossEntropy's c for this target (see detail::rowwise_block):
+///   index t: c_ik = w_t (1 - eps) [k = t] + w_k eps / K (0 on an ignored row)
+///   soft y:  c_ik = w_k ((1 - eps) y_ik + eps / K)
+/// as a sparse part (w_t (1 - eps) at t) and a dense part; the Hessian's mass
+/// C_i = sum_k c_ik is the kernel's sum of both. term is the per-class term (LogTerm:
+/// cross entropy). grad and hess are NoGrad* (nullptr) when not wanted.
+template <class Term, class Z, class T, class Grad, class Rows, class Hess>
+void class_target_kernel(const CrossEntropyOptions& options, const Term& term, const Z& z, const T& target, Grad* grad,
+                         Rows& rows, Hess* hess) {
+  using S = scalar_t<Z>;
+  const Eigen::ArrayXd& w = options.class_weights;
+  const double eps = options.label_smoothing;
+  const S keep = static_cast<S>(1 - eps);
+  const S spread = static_cast<S>(eps / static_cast<double>(z.cols()));
+  const Input form = options.input;
+  // CrossEntropy (LogTerm) calls the kernel entry point the compiled-kernels build declares
+  const auto run = [&](auto& dense, const auto& sparse) {
+    if constexpr (Term::plain) {
+      static_cast<void>(term);
+      rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
+    } else {
+      rowwise_kernel(form, z, dense, sparse, grad, hess, rows, term);
+    }
+  };
+  if constexpr (index_target_v<T>) {
+    using Sparse = IndexSparse<T, S>;
+    const Sparse sparse(target, keep, w, options.ignore_index.has_value(), options.ignore_index.value_or(0));
+    if (eps == 0) {
+      NoDense dense;
+      run(dense, sparse);
+    } else if (w.size() == 0) {
+      SmoothingDense<Sparse, S, false> dense(sparse, spread, w);
+      run(dense, sparse);
+    } else {
+      SmoothingDense<Sparse, S, true> dense(sparse, spread, w);
+      run(dense, sparse);
+    }
+  } else {
+    const NoSparse sparse;
+    if (w.size() == 0) {
+      SoftDense<T, S, false> dense(target, keep, spread, w);
+      run(dense, sparse);
+    } else {
+      SoftDense<T, S, true> dense(target, keep, spread, w);
+      run(dense, sparse);
+    }
+  }
+}
+
 }  // namespace detail
 
 /// Cross entropy per sample (row) i of an m x K pred, against a target given as
@@ -201,16 +335,7 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
   /// @throws std::invalid_argument if label_smoothing is not in [0, 1), a class
   ///         weight is negative or not finite, or input is not an Input value
   explicit CrossEntropy(CrossEntropyOptions options) : options_(std::move(options)) {
-    const double eps = options_.label_smoothing;
-    detail::check_option(detail::is_input_form(options_.input), name, "input is not a lossfn::Input value");
-    detail::check_option(std::isfinite(eps) && eps >= 0 && eps < 1, name,
-                         "label_smoothing must be in [0, 1), got " + detail::number_string(eps));
-    const Eigen::ArrayXd& w = options_.class_weights;
-    for (Eigen::Index k = 0; k < w.size(); ++k) {
-      detail::check_option(std::isfinite(w(k)) && w(k) >= 0, name,
-                           "class_weights must be finite and >= 0, got " + detail::number_string(w(k)) + " for class " +
-                               std::to_string(k));
-    }
+    detail::check_cross_entropy_options(name, options_);
   }
 
   /// The options this loss was built with.
@@ -220,30 +345,9 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
   friend class detail::RowwiseLoss<CrossEntropy<Reduction>, Reduction>;
   friend struct detail::Driver;
 
-  template <class T>
-  static constexpr bool index_target = std::is_integral<detail::scalar_t<T>>::value;
-
   template <class P, class T>
   void check(const char* function, const Eigen::DenseBase<P>& pred, const Eigen::DenseBase<T>& target) const {
-    detail::require_same_scalar<P, P>();  // pred is floating point
-    if constexpr (index_target<T>) {
-      detail::check_column_per_row(name, function, "pred", pred, "target", target);
-    } else {
-      detail::require_same_scalar<P, T>();
-      detail::check_same_shape(name, function, "pred", pred, "target", target);
-      if (options_.ignore_index) {
-        detail::raise(error_kind::invalid_argument,
-                      detail::where(name, function) +
-                          "ignore_index applies to class-index targets only, and these targets are probabilities");
-      }
-    }
-    detail::check_classes(name, function, pred);
-    const Eigen::Index weights = options_.class_weights.size();
-    if (weights != 0 && weights != pred.cols()) {
-      detail::raise(error_kind::shape, detail::where(name, function) + "class_weights has " + std::to_string(weights) +
-                                           " entries but pred is " + detail::shape_string(pred.rows(), pred.cols()) +
-                                           " (" + std::to_string(pred.cols()) + " classes)");
-    }
+    detail::check_class_targets(name, function, options_, pred, target);
   }
 
   /// Checks every index target and returns what Mean divides by (the number of
@@ -252,75 +356,13 @@ class CrossEntropy : public detail::RowwiseLoss<CrossEntropy<Reduction>, Reducti
   /// class weight of t_i over the rows not ignored).
   template <class P, class T, class S>
   double divisor(const char* function, const P& pred, const T& target, const detail::RowWeights<S>& sample) const {
-    if constexpr (!index_target<T>) {
-      static_cast<void>(function);
-      static_cast<void>(target);
-      if (!sample.given()) return static_cast<double>(pred.rows());
-      double total = 0;
-      for (Eigen::Index i = 0; i < pred.rows(); ++i) total += static_cast<double>(sample(i));
-      return total;
-    } else {
-      using I = detail::scalar_t<T>;
-      using Sparse = detail::IndexSparse<T, double>;
-      const Eigen::ArrayXd& w = options_.class_weights;
-      const bool has_ignore = options_.ignore_index.has_value();
-      const Eigen::Index ignore = options_.ignore_index.value_or(0);
-      double total = 0;
-      for (Eigen::Index i = 0; i < target.rows(); ++i) {
-        const I v = target(i, 0);
-        if (has_ignore && Sparse::equals(v, ignore)) continue;
-        if (!Sparse::is_class(v, pred.cols())) {
-          const std::string value = std::is_signed<I>::value ? std::to_string(static_cast<long long>(v))
-                                                             : std::to_string(static_cast<unsigned long long>(v));
-          detail::raise(error_kind::out_of_range, detail::where(name, function) + "target at row " + std::to_string(i) +
-                                                      " is " + value + ", not a class index in [0, " +
-                                                      std::to_string(pred.cols()) + ")" +
-                                                      (has_ignore ? " nor ignore_index" : ""));
-        }
-        const double class_weight = w.size() == 0 ? 1.0 : w(static_cast<Eigen::Index>(v));
-        total += sample.given() ? static_cast<double>(sample(i)) * class_weight : class_weight;
-      }
-      return total;
-    }
+    return detail::class_target_divisor(name, function, options_, pred, target, sample, true);
   }
 
-  /// The row-wise kernel with this target's c (see detail::rowwise_block):
-  ///   index t: c_ik = w_t (1 - eps) [k = t] + w_k eps / K (0 on an ignored row)
-  ///   soft y:  c_ik = w_k ((1 - eps) y_ik + eps / K)
-  /// as a sparse part (w_t (1 - eps) at t) and a dense part; the Hessian's mass
-  /// C_i = sum_k c_ik is the kernel's sum of both. grad and hess are NoGrad*
-  /// (nullptr) when not wanted.
+  /// The row-wise kernel with this target's c (see detail::class_target_kernel).
   template <class Z, class T, class Grad, class Rows, class Hess = detail::NoGrad>
   void kernel(const Z& z, const T& target, Grad* grad, Rows& rows, Hess* hess = nullptr) const {
-    using S = detail::scalar_t<Z>;
-    const Eigen::ArrayXd& w = options_.class_weights;
-    const double eps = options_.label_smoothing;
-    const S keep = static_cast<S>(1 - eps);
-    const S spread = static_cast<S>(eps / static_cast<double>(z.cols()));
-    const Input form = options_.input;
-    if constexpr (index_target<T>) {
-      using Sparse = detail::IndexSparse<T, S>;
-      const Sparse sparse(target, keep, w, options_.ignore_index.has_value(), options_.ignore_index.value_or(0));
-      if (eps == 0) {
-        detail::NoDense dense;
-        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
-      } else if (w.size() == 0) {
-        detail::SmoothingDense<Sparse, S, false> dense(sparse, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
-      } else {
-        detail::SmoothingDense<Sparse, S, true> dense(sparse, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
-      }
-    } else {
-      const detail::NoSparse sparse;
-      if (w.size() == 0) {
-        detail::SoftDense<T, S, false> dense(target, keep, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
-      } else {
-        detail::SoftDense<T, S, true> dense(target, keep, spread, w);
-        detail::rowwise_kernel(form, z, dense, sparse, grad, hess, rows);
-      }
-    }
+    detail::class_target_kernel(options_, detail::LogTerm{}, z, target, grad, rows, hess);
   }
 
   CrossEntropyOptions options_;

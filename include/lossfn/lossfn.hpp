@@ -15,7 +15,9 @@
 #include "smooth_l1.hpp"
 // classification and distributions
 #include "cross_entropy.hpp"
+#include "focal.hpp"
 #include "kl_divergence.hpp"
+#include "poly_cross_entropy.hpp"
 // binary
 #include "binary_cross_entropy.hpp"
 #include "hinge.hpp"

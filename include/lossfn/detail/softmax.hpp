@@ -290,6 +290,27 @@ struct NoSparse {
   static constexpr bool active = false;
 };
 
+/// The per-class term of the row-wise kernel: loss_i = -sum_k c_ik phi(q_ik), q the
+/// predicted distribution. LogTerm is phi = log q (cross entropy): the kernel's own
+/// vectorised path. Any other term (PolyCrossEntropy, Focal) is plain = false and
+/// supplies at(q, lq, x) -> TermValues with accurate q, lq = log q and x = 1 - q:
+///   phi, psi = q phi'(q), chi = q psi'(q), kappa = x^2 chi
+/// (kappa written without negative powers of x: it stays finite at x = 0 where chi
+/// may not). From logits, with S = sum_k c_k psi_k and T = sum_k c_k chi_k:
+///   grad_j = u (q_j S - c_j psi_j)
+///   hess_j = u (q_j (1 - q_j) S - c_j chi_j (1 - 2 q_j) - q_j^2 T)
+/// from probabilities grad = -u c psi / p, hess = u c (psi - chi) / p^2, from
+/// log-probabilities grad = -u c psi, hess = -u c chi. (LogTerm: psi = 1, chi = 0.)
+struct LogTerm {
+  static constexpr bool plain = true;
+};
+
+/// A non-plain term's values at one class (see LogTerm).
+template <class T>
+struct TermValues {
+  T phi, psi, chi, kappa;
+};
+
 /// log q_ik up to the row's log-normaliser: z - max for logits (the normaliser
 /// log sum exp(z - max) is added once per row), log p for probabilities, and
 /// the entry itself for log-probabilities.
@@ -409,6 +430,247 @@ void logits_derivatives(G&& g, H&& h, const F& factor, const F& inv_norm) {
   }
 }
 
+/// A non-plain term at a row's target class t (class-index targets): the class's
+/// weight a, q_t, x = 1 - q_t, o = the other classes' numerators summed (logits:
+/// 1 - q_t = o / norm) and the term's values there.
+template <class S, class A>
+struct SparseTerm {
+  Eigen::Index t = 0;
+  S a_s = S(0);
+  A a = 0, q = 0, x = 0, o = 0;
+  TermValues<A> v{};
+};
+
+/// Fills r's q, x, o and values for row i of z (r.t and r.a set). From logits, when t
+/// is the row's unique max and q_t > 2/3, 1 - q_t is the other classes' numerators
+/// summed again one by one (o, not norm - 1: the rounded norm loses them) and log q_t
+/// = -log1p(o); else q_t = e_t / norm, x = (norm - e_t) / norm (no cancellation: q_t
+/// <= 1/2 unless t is the unique max). Probabilities: x = 1 - p (exact near 1).
+/// Log-probabilities: x = -expm1(l).
+template <Input Form, class Z, class S, class A, class Term>
+void sparse_term(const Z& z, Eigen::Index i, S row_max, A norm, const Term& term, SparseTerm<S, A>& r) {
+  using std::exp;
+  using std::expm1;
+  using std::log;
+  using std::log1p;
+  const S zt = z(i, r.t);
+  A lq(0);
+  if constexpr (Form == Input::Logits) {
+    const A d = static_cast<A>(zt - row_max);
+    if (d == A(0) && norm - A(1) < A(0.5)) {
+      A o(0);
+      for (Eigen::Index k = 0; k < z.cols(); ++k) {
+        if (k != r.t) o += exp(static_cast<A>(z(i, k) - row_max));
+      }
+      r.q = A(1) / (A(1) + o);
+      lq = -log1p(o);
+      r.x = o / (A(1) + o);
+      r.o = o;
+    } else {
+      const A e = exp(d);
+      r.q = e / norm;
+      lq = d - log(norm);
+      r.o = norm - e;
+      r.x = r.o / norm;
+    }
+  } else if constexpr (Form == Input::Probabilities) {
+    r.q = static_cast<A>(zt);
+    lq = log(r.q);
+    r.x = A(1) - r.q;
+  } else {
+    lq = static_cast<A>(zt);
+    r.q = exp(lq);
+    r.x = -expm1(lq);
+  }
+  r.v = term.at(r.q, lq, r.x);
+}
+
+/// The derivatives of a non-plain term at a row's class t, after the block's sweeps
+/// (logits: they wrote grad = u a psi q and hess = u a psi q (1 - q) everywhere):
+///   logits, at t:  grad = -u a psi x (from x, not q - 1), hess = u a (q x psi - kappa)
+///   logits, k != t: hess -= u a kappa (e_k / o)^2  (= u a chi q_k^2: e_k <= o, no overflow)
+///   probabilities: grad = -u a psi / p, hess = u a (psi - chi) / p^2
+///   log-probabilities: grad = -u a psi, hess = -u a chi
+template <Input Form, class Z, class S, class A, class Grad, class Hess>
+void sparse_term_derivatives(const Z& z, Eigen::Index i, S row_max, A u, const SparseTerm<S, A>& r, Grad* grad,
+                             Hess* hess) {
+  using std::exp;
+  constexpr bool want_grad = !std::is_same<Grad, NoGrad>::value;
+  constexpr bool want_hess = !std::is_same<Hess, NoGrad>::value;
+  const A ua = u * r.a;
+  const Eigen::Index t = r.t;
+  if constexpr (Form == Input::Logits) {
+    static_cast<void>(z);
+    if constexpr (want_grad) grad->coeffRef(i, t) = static_cast<S>(-(ua * r.v.psi) * r.x);
+    if constexpr (want_hess) {
+      const A k = ua * r.v.kappa;
+      if (k != A(0) && r.o > A(0)) {
+        for (Eigen::Index c = 0; c < z.cols(); ++c) {
+          if (c == t) continue;
+          const A ratio = exp(static_cast<A>(z(i, c) - row_max)) / r.o;
+          hess->coeffRef(i, c) = static_cast<S>(static_cast<A>(hess->coeffRef(i, c)) - k * ratio * ratio);
+        }
+      }
+      hess->coeffRef(i, t) = static_cast<S>(ua * (r.q * r.x * r.v.psi - r.v.kappa));
+    }
+  } else if constexpr (Form == Input::Probabilities) {
+    static_cast<void>(row_max);
+    if constexpr (want_grad) grad->coeffRef(i, t) -= static_cast<S>(ua * r.v.psi / r.q);
+    if constexpr (want_hess) hess->coeffRef(i, t) += static_cast<S>(ua * (r.v.psi - r.v.chi) / r.q / r.q);
+  } else {
+    static_cast<void>(row_max);
+    if constexpr (want_grad) grad->coeffRef(i, t) -= static_cast<S>(ua * r.v.psi);
+    if constexpr (want_hess) hess->coeffRef(i, t) = static_cast<S>(-ua * r.v.chi);
+  }
+}
+
+/// A non-plain term with a dense target part (label smoothing, soft targets): row by
+/// row, one scalar at a time (std::exp, std::log, the term's pow), in the accumulator
+/// type. Logits: the row's unique max m (if any) takes 1 - q_m = o / norm and log q_m =
+/// -log1p(o), o the other numerators; its chi, which may be unbounded where x -> 0
+/// (Focal, gamma < 1), enters only as kappa = x^2 chi:
+///   hess_m = u (q_m x_m S - c_m kappa_m - q_m^2 T')
+///   hess_k = u (q_k x_k S - c_k chi_k (1 - 2 q_k) - q_k^2 T' - c_m kappa_m (e_k / o)^2)
+/// with T' = sum_{k != m} c_k chi_k.
+template <Input Form, class Z, class Dense, class Sparse, class Grad, class Hess, class Rows, class Term>
+void rowwise_term_rows(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows,
+                       const Term& term) {
+  using S = scalar_t<Z>;
+  using A = accumulator_t<S>;
+  using std::exp;
+  using std::expm1;
+  using std::log;
+  using std::log1p;
+  constexpr bool want_grad = !std::is_same<Grad, NoGrad>::value;
+  constexpr bool want_hess = !std::is_same<Hess, NoGrad>::value;
+  using Piece = Eigen::Array<S, 1, Eigen::Dynamic, Eigen::RowMajor, 1, kRowPiece>;
+  const Eigen::Index K = z.cols();
+  Piece d;
+  for (Eigen::Index i = 0; i < z.rows(); ++i) {
+    Eigen::Index t = -1;
+    S a_s(0);
+    if constexpr (Sparse::active) {
+      if (!sparse.get(i, t, a_s)) t = -1;
+    }
+    const A a = t >= 0 ? static_cast<A>(a_s) : A(0);
+    const A u = static_cast<A>(rows.multiplier(i));
+    // f(k, c_k) over the row, the dense part a piece at a time
+    const auto each = [&](auto&& f) {
+      for (Eigen::Index start = 0; start < K; start += kRowPiece) {
+        const Eigen::Index length = std::min(kRowPiece, K - start);
+        d = dense.line(RowLine{i, start, length});
+        for (Eigen::Index j = 0; j < length; ++j) {
+          const Eigen::Index k = start + j;
+          f(k, static_cast<A>(d(j)) + (k == t ? a : A(0)));
+        }
+      }
+    };
+    A loss(0);
+    if constexpr (Form == Input::Logits) {
+      S top = -std::numeric_limits<S>::infinity();
+      Eigen::Index arg = 0, ties = 0;
+      for (Eigen::Index k = 0; k < K; ++k) {
+        const S v = z(i, k);
+        if (v > top) {
+          top = v;
+          arg = k;
+          ties = 1;
+        } else if (v == top) {
+          ++ties;
+        }
+      }
+      const bool unique = ties == 1;
+      A norm(0), o(0);
+      for (Eigen::Index k = 0; k < K; ++k) {
+        const A e = exp(static_cast<A>(z(i, k) - top));
+        norm += e;
+        if (k != arg) o += e;
+      }
+      if (unique) norm = A(1) + o;
+      const A log_norm = log(norm);
+      // q, log q, x = 1 - q and the numerator e of class k
+      const auto values = [&](Eigen::Index k, A& q, A& lq, A& x, A& e) {
+        const A dk = static_cast<A>(z(i, k) - top);
+        e = exp(dk);
+        if (unique && k == arg) {
+          q = A(1) / norm;
+          lq = -log1p(o);
+          x = o / norm;
+        } else {
+          q = e / norm;
+          lq = dk - log_norm;
+          x = A(1) - q;
+        }
+      };
+      A s_psi(0), t_chi(0), c_kappa(0);  // S, T', c_m kappa_m
+      each([&](Eigen::Index k, A c) {
+        if (c == A(0)) return;
+        A q, lq, x, e;
+        values(k, q, lq, x, e);
+        const TermValues<A> v = term.at(q, lq, x);
+        loss -= c * v.phi;
+        s_psi += c * v.psi;
+        if (unique && k == arg) {
+          c_kappa = c * v.kappa;
+        } else {
+          t_chi += c * v.chi;
+        }
+      });
+      if constexpr (want_grad || want_hess) {
+        each([&](Eigen::Index k, A c) {
+          A q, lq, x, e;
+          values(k, q, lq, x, e);
+          TermValues<A> v{};
+          if (c != A(0)) v = term.at(q, lq, x);
+          if constexpr (want_grad) grad->coeffRef(i, k) = static_cast<S>(u * (q * s_psi - c * v.psi));
+          if constexpr (want_hess) {
+            A h = q * x * s_psi - q * q * t_chi;
+            if (unique && k == arg) {
+              h -= c_kappa;
+            } else {
+              h -= c * v.chi * (A(1) - A(2) * q);
+              if (c_kappa != A(0) && o > A(0)) {
+                const A ratio = e / o;
+                h -= c_kappa * ratio * ratio;
+              }
+            }
+            hess->coeffRef(i, k) = static_cast<S>(u * h);
+          }
+        });
+      }
+    } else {
+      each([&](Eigen::Index k, A c) {
+        const S zk = z(i, k);
+        if (c == A(0)) {
+          if constexpr (want_grad) grad->coeffRef(i, k) = S(0);
+          if constexpr (want_hess) hess->coeffRef(i, k) = S(0);
+          return;
+        }
+        A q, lq, x;
+        if constexpr (Form == Input::Probabilities) {
+          q = static_cast<A>(zk);
+          lq = log(q);
+          x = A(1) - q;
+        } else {
+          lq = static_cast<A>(zk);
+          q = exp(lq);
+          x = -expm1(lq);
+        }
+        const TermValues<A> v = term.at(q, lq, x);
+        loss -= c * v.phi;
+        if constexpr (Form == Input::Probabilities) {
+          if constexpr (want_grad) grad->coeffRef(i, k) = static_cast<S>(-(u * c * v.psi) / q);
+          if constexpr (want_hess) hess->coeffRef(i, k) = static_cast<S>((u * c * (v.psi - v.chi)) / q / q);
+        } else {
+          if constexpr (want_grad) grad->coeffRef(i, k) = static_cast<S>(-(u * c * v.psi));
+          if constexpr (want_hess) hess->coeffRef(i, k) = static_cast<S>(-(u * c * v.chi));
+        }
+      });
+    }
+    rows.record(i, loss);
+  }
+}
+
 /// One block of rows: a single row when pred is row-major (RowMode: per-row state
 /// is a scalar, the row is visited in pieces of at most kRowPiece elements), else
 /// up to kRowBlock<S> rows (per-row state is a short array, a piece is one
@@ -436,9 +698,9 @@ void logits_derivatives(G&& g, H&& h, const F& factor, const F& inv_norm) {
 /// max_i) is beyond kMaxExactFactor or not finite: that block's numerators are then
 /// computed again with std::exp.
 template <Input Form, bool RowMode, Eigen::Index Fixed, class Z, class Dense, class Sparse, class Grad, class Hess,
-          class Rows>
+          class Rows, class Term = LogTerm>
 void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows,
-                   Eigen::Index first, Eigen::Index count) {
+                   Eigen::Index first, Eigen::Index count, const Term& term = Term{}) {
   using S = scalar_t<Z>;
   using Acc = accumulator_t<S>;
   using VS = std::conditional_t<RowMode, S, Eigen::Array<S, Fixed, 1, Eigen::ColMajor, kRowBlock<S>, 1>>;
@@ -448,6 +710,10 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, H
   constexpr bool want_hess = !std::is_same<Hess, NoGrad>::value;
   constexpr bool logits = Form == Input::Logits;
   constexpr bool probabilities = Form == Input::Probabilities;
+  // a term other than log q runs here with class-index targets alone (no dense part);
+  // with a dense part it takes rowwise_term_rows
+  constexpr bool plain = Term::plain;
+  static_assert(plain || !Dense::active, "a non-plain term with a dense target part runs in rowwise_term_rows");
 
   // the row the exp pass writes (grad, else hess) or reads (pred): its pieces after the first start aligned
   const auto written_row_or = [&](const auto& pred_row) {
@@ -583,7 +849,22 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, H
 
   auto total_c = c_sum.totals();
   auto total_dot = dot.totals();
-  if constexpr (Sparse::active) {
+  // a non-plain term: each counted row's values at its class (sparse_term), its loss
+  // -a phi in total_dot (total_c stays 0) and a psi, the derivatives' mass, in total_psi
+  using RowTerm = SparseTerm<S, Acc>;
+  std::array<RowTerm, plain ? 1 : static_cast<std::size_t>(RowMode ? 1 : kRowBlock<S>)> row_terms{};
+  auto total_psi = total_c;
+  if constexpr (!plain && Sparse::active) {
+    const auto& total_norm = norm.totals();
+    for (Eigen::Index j = 0; j < count; ++j) {
+      RowTerm& r = row_terms[static_cast<std::size_t>(j)];
+      if (!sparse.get(first + j, r.t, r.a_s)) continue;
+      r.a = static_cast<Acc>(r.a_s);
+      sparse_term<Form>(z, first + j, at(row_max, j), at(total_norm, j), term, r);
+      at(total_dot, j) = r.a * r.v.phi;
+      at(total_psi, j) = r.a * r.v.psi;
+    }
+  } else if constexpr (Sparse::active) {
     for (Eigen::Index j = 0; j < count; ++j) {
       Eigen::Index t = 0;
       S a(0);
@@ -608,7 +889,8 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, H
     VS factor = filled<VS>(count, 0);    // u sum_k c_k / sum_k exp(z_k - max)
     VS inv_norm = filled<VS>(count, 0);  // 1 / sum_k exp(z_k - max): q = numerator x inv_norm
     for (Eigen::Index j = 0; j < count; ++j) {
-      at(factor, j) = static_cast<S>(static_cast<Acc>(at(u, j)) * at(total_c, j) / at(total_norm, j));
+      at(factor, j) =
+          static_cast<S>(static_cast<Acc>(at(u, j)) * at(plain ? total_c : total_psi, j) / at(total_norm, j));
       if constexpr (want_hess) at(inv_norm, j) = static_cast<S>(Acc(1) / at(total_norm, j));
     }
     // a factor that would magnify the vectorised exp's floor (see kMaxExactFactor):
@@ -684,7 +966,13 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, H
           false, want_grad, true, want_grad && Dense::active);
     }
   }
-  if constexpr (Sparse::active && (want_grad || (want_hess && probabilities))) {
+  if constexpr (!plain && Sparse::active && (want_grad || want_hess)) {
+    for (Eigen::Index j = 0; j < count; ++j) {
+      const RowTerm& r = row_terms[static_cast<std::size_t>(j)];
+      if (r.a == Acc(0)) continue;
+      sparse_term_derivatives<Form>(z, first + j, at(row_max, j), static_cast<Acc>(at(u, j)), r, grad, hess);
+    }
+  } else if constexpr (Sparse::active && (want_grad || (want_hess && probabilities))) {
     for (Eigen::Index j = 0; j < count; ++j) {
       Eigen::Index t = 0;
       S a(0);
@@ -703,17 +991,23 @@ void rowwise_block(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, H
 
 /// The whole kernel: every row of z once, in blocks that follow z's storage order.
 /// grad and hess are nullptr (with Grad or Hess = NoGrad) when not wanted.
-template <Input Form, class Z, class Dense, class Sparse, class Grad, class Hess, class Rows>
-void rowwise_kernel(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows) {
+/// A non-plain term (see LogTerm) with class-index targets alone runs in the same
+/// blocks; with a dense target part it runs in rowwise_term_rows.
+template <Input Form, class Z, class Dense, class Sparse, class Grad, class Hess, class Rows, class Term = LogTerm>
+void rowwise_kernel(const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows,
+                    const Term& term = Term{}) {
   const Eigen::Index m = z.rows();
-  if constexpr (bool(Z::IsRowMajor)) {
-    for (Eigen::Index i = 0; i < m; ++i) rowwise_block<Form, true, 1>(z, dense, sparse, grad, hess, rows, i, 1);
+  if constexpr (!Term::plain && Dense::active) {
+    rowwise_term_rows<Form>(z, dense, sparse, grad, hess, rows, term);
+  } else if constexpr (bool(Z::IsRowMajor)) {
+    for (Eigen::Index i = 0; i < m; ++i) rowwise_block<Form, true, 1>(z, dense, sparse, grad, hess, rows, i, 1, term);
   } else {
     constexpr Eigen::Index block = kRowBlock<scalar_t<Z>>;
     Eigen::Index first = 0;
     for (; first + block <= m; first += block)
-      rowwise_block<Form, false, block>(z, dense, sparse, grad, hess, rows, first, block);
-    if (first < m) rowwise_block<Form, false, Eigen::Dynamic>(z, dense, sparse, grad, hess, rows, first, m - first);
+      rowwise_block<Form, false, block>(z, dense, sparse, grad, hess, rows, first, block, term);
+    if (first < m)
+      rowwise_block<Form, false, Eigen::Dynamic>(z, dense, sparse, grad, hess, rows, first, m - first, term);
   }
 }
 
@@ -731,6 +1025,23 @@ void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, 
       break;
   }
   rowwise_kernel<Input::Logits>(z, dense, sparse, grad, hess, rows);
+}
+
+/// The same with a per-class term other than log q (PolyCrossEntropy, Focal).
+template <class Z, class Dense, class Sparse, class Grad, class Hess, class Rows, class Term>
+void rowwise_kernel(Input form, const Z& z, Dense& dense, const Sparse& sparse, Grad* grad, Hess* hess, Rows& rows,
+                    const Term& term) {
+  switch (form) {
+    case Input::Probabilities:
+      rowwise_kernel<Input::Probabilities>(z, dense, sparse, grad, hess, rows, term);
+      return;
+    case Input::LogProbabilities:
+      rowwise_kernel<Input::LogProbabilities>(z, dense, sparse, grad, hess, rows, term);
+      return;
+    case Input::Logits:
+      break;
+  }
+  rowwise_kernel<Input::Logits>(z, dense, sparse, grad, hess, rows, term);
 }
 
 /// A row-wise pred needs at least one class when it has rows.
