@@ -55,8 +55,11 @@ TEST_CASE("SmoothL1: finite differences for several betas, away from the kinks")
     CAPTURE(beta);
     const auto near = [beta](double e) { return std::abs(std::abs(e) - beta) < 0.02 || std::abs(e) < 0.02; };
     const auto make = [beta](auto reduction) { return lossfn::SmoothL1<decltype(reduction)>{beta}; };
-    lossfn_test::check_gradients<lossfn_test::Terms::Additive, lossfn_test::ArrayCM>("SmoothL1", make, near, 6, 5, 21);
-    lossfn_test::check_gradients<lossfn_test::Terms::Additive, lossfn_test::ArrayRM>("SmoothL1", make, near, 4, 9, 22);
+    const auto pairs = [&near](auto tag, Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+      return lossfn_test::smooth_pair<typename decltype(tag)::type>(rows, cols, seed, near);
+    };
+    lossfn_test::check_gradients<lossfn_test::Terms::Additive, lossfn_test::ArrayCM>("SmoothL1", make, pairs, 6, 5, 21);
+    lossfn_test::check_gradients<lossfn_test::Terms::Additive, lossfn_test::ArrayRM>("SmoothL1", make, pairs, 4, 9, 22);
   }
 }
 
