@@ -62,11 +62,11 @@ struct BceLogitsMath {
   EIGEN_ALWAYS_INLINE auto slope(const Eigen::ArrayBase<Z>& z, const Eigen::ArrayBase<Y>& y0, const C&... c) const {
     using S = typename Z::Scalar;
     const auto y = smoothed(y0, smoothing);
-    const auto p = sigmoid_of(z, exp_neg_abs(z));
+    const auto t = exp_neg_abs(z);
     if constexpr (PosWeight) {
-      return lane_or_expression((S(1) + (only(c...) - S(1)) * y) * p - only(c...) * y);
+      return lane_or_expression((S(1) + (only(c...) - S(1)) * y) * sigmoid_of(z, t) - only(c...) * y);
     } else {
-      return lane_or_expression(p - y);
+      return sigmoid_minus(z, y, t);  // sigmoid(z) - y without its cancellation at hard labels
     }
   }
   template <class Z, class Y, class... C>

@@ -50,7 +50,7 @@ struct SigmoidFocalMath {
     using S = typename Z::Scalar;
     const auto t = exp_neg_abs(z);
     const auto f =
-        lane_or_expression(S(gamma) * ratio(z, y, t) * (S(1) - S(2) * y) * ce(z, y, t) + (sigmoid_of(z, t) - y));
+        lane_or_expression(S(gamma) * ratio(z, y, t) * (S(1) - S(2) * y) * ce(z, y, t) + sigmoid_minus(z, y, t));
     return lane_or_expression(alpha_t(y) * focus(z, y, t) * f);
   }
   template <class Z, class Y>
@@ -62,10 +62,11 @@ struct SigmoidFocalMath {
     const auto r = ratio(z, y, t);
     const auto c = ce(z, y, t);
     const auto u = lane_or_expression(S(1) - S(2) * y);
-    const auto f = lane_or_expression(g * r * u * c + (p - y));
+    const auto d = sigmoid_minus(z, y, t);
+    const auto f = lane_or_expression(g * r * u * c + d);
     const auto dr = lane_or_expression(r * ((S(1) - S(2) * p) - r * u));
     return lane_or_expression(alpha_t(y) * focus(z, y, t) *
-                              (g * r * u * f + g * u * (dr * c + r * (p - y)) + sigmoid_slope_of(t)));
+                              (g * r * u * f + g * u * (dr * c + r * d) + sigmoid_slope_of(t)));
   }
 
  private:
