@@ -176,8 +176,8 @@ struct ColumnValues {
   }
 };
 
-/// A per-column option (pos_weight, class_weights): empty, or one finite value >= 0
-/// per column of pred; else shape_error (length) or std::out_of_range (value).
+/// A per-column option (pos_weight): empty, or one value per column of pred; else
+/// shape_error. Its values were checked at construction (std::invalid_argument).
 template <class P>
 void check_per_column(const char* loss, const char* function, const char* option, const ColumnValues& values,
                       const Eigen::DenseBase<P>& pred) {
